@@ -1,0 +1,315 @@
+"""A collection's configuration: vectors, HNSW, optimizer and WAL settings, as Qdrant shapes them.
+
+The same models validate a create request, answer ``GET /collections/{name}`` and persist to
+``config.json`` beside the collection's data, so what a client sends is what it reads back.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+UNNAMED = ""
+"""Internal name of the default (unnamed) dense vector."""
+
+
+class Distance(str, Enum):
+    """Similarity functions; Euclid and Manhattan are distances (smaller is better)."""
+
+    COSINE = "Cosine"
+    EUCLID = "Euclid"
+    DOT = "Dot"
+    MANHATTAN = "Manhattan"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self in (Distance.COSINE, Distance.DOT)
+
+
+class Datatype(str, Enum):
+    """Element type a dense vector is stored in."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    UINT8 = "uint8"
+
+
+class Model(BaseModel):
+    """Base for config models: unknown fields are ignored, as Qdrant ignores them."""
+
+    model_config = ConfigDict(extra="ignore", use_enum_values=False)
+
+
+class HnswConfig(Model):
+    m: int = Field(16, ge=0)
+    ef_construct: int = Field(100, ge=4)
+    full_scan_threshold: int = Field(10000, ge=0)
+    max_indexing_threads: int = Field(0, ge=0)
+    on_disk: bool = False
+    payload_m: int | None = Field(None, ge=0)
+
+
+class HnswConfigDiff(Model):
+    m: int | None = Field(None, ge=0)
+    ef_construct: int | None = Field(None, ge=4)
+    full_scan_threshold: int | None = Field(None, ge=0)
+    max_indexing_threads: int | None = Field(None, ge=0)
+    on_disk: bool | None = None
+    payload_m: int | None = Field(None, ge=0)
+
+
+class OptimizersConfig(Model):
+    deleted_threshold: float = Field(0.2, ge=0, le=1)
+    vacuum_min_vector_number: int = Field(1000, ge=0)
+    default_segment_number: int = Field(0, ge=0)
+    max_segment_size: int | None = Field(None, ge=1)
+    memmap_threshold: int | None = Field(None, ge=0)
+    indexing_threshold: int | None = Field(10000, ge=0)
+    flush_interval_sec: int = Field(5, ge=0)
+    max_optimization_threads: int | None = Field(None, ge=0)
+
+
+class OptimizersConfigDiff(Model):
+    deleted_threshold: float | None = Field(None, ge=0, le=1)
+    vacuum_min_vector_number: int | None = Field(None, ge=0)
+    default_segment_number: int | None = Field(None, ge=0)
+    max_segment_size: int | None = Field(None, ge=1)
+    memmap_threshold: int | None = Field(None, ge=0)
+    indexing_threshold: int | None = Field(None, ge=0)
+    flush_interval_sec: int | None = Field(None, ge=0)
+    max_optimization_threads: int | str | None = None
+
+    @field_validator("max_optimization_threads")
+    @classmethod
+    def _threads(cls, v: int | str | None) -> int | None:
+        if v == "auto":
+            return None
+        if isinstance(v, str):
+            raise ValueError("max_optimization_threads must be an integer or 'auto'")
+        if v is not None and v < 0:
+            raise ValueError("max_optimization_threads must be >= 0")
+        return v
+
+
+class WalConfig(Model):
+    wal_capacity_mb: int = Field(32, ge=1)
+    wal_segments_ahead: int = Field(0, ge=0)
+
+
+class WalConfigDiff(Model):
+    wal_capacity_mb: int | None = Field(None, ge=1)
+    wal_segments_ahead: int | None = Field(None, ge=0)
+
+
+class MultiVectorConfig(Model):
+    comparator: str = "max_sim"
+
+    @field_validator("comparator")
+    @classmethod
+    def _cmp(cls, v: str) -> str:
+        if v != "max_sim":
+            raise ValueError("comparator must be 'max_sim'")
+        return v
+
+
+class VectorParams(Model):
+    """One named dense vector (or multivector) as configured at creation."""
+
+    size: int = Field(ge=1, le=65536)
+    distance: Distance
+    hnsw_config: HnswConfigDiff | None = None
+    quantization_config: dict[str, Any] | None = None
+    on_disk: bool | None = None
+    datatype: Datatype | None = None
+    multivector_config: MultiVectorConfig | None = None
+
+
+class VectorParamsDiff(Model):
+    hnsw_config: HnswConfigDiff | None = None
+    quantization_config: dict[str, Any] | None = None
+    on_disk: bool | None = None
+
+
+class SparseIndexParams(Model):
+    full_scan_threshold: int | None = Field(None, ge=0)
+    on_disk: bool | None = None
+    datatype: Datatype | None = None
+
+
+class SparseVectorParams(Model):
+    index: SparseIndexParams | None = None
+    modifier: str | None = None
+
+    @field_validator("modifier")
+    @classmethod
+    def _modifier(cls, v: str | None) -> str | None:
+        if v not in (None, "none", "idf"):
+            raise ValueError("modifier must be 'none' or 'idf'")
+        return v
+
+
+def _diff_into(base: Model, diff: Model | None) -> Model:
+    """Return ``base`` with every field set in ``diff`` replaced."""
+    if diff is None:
+        return base
+    changes = {k: v for k, v in diff.model_dump(exclude_none=True).items()}
+    return base.model_copy(update=changes)
+
+
+class CollectionConfig(Model):
+    """Everything persisted about a collection except its data."""
+
+    vectors: dict[str, VectorParams] = Field(default_factory=dict)
+    vectors_unnamed: bool = False
+    sparse_vectors: dict[str, SparseVectorParams] = Field(default_factory=dict)
+    shard_number: int = 1
+    replication_factor: int = 1
+    write_consistency_factor: int = 1
+    on_disk_payload: bool = True
+    hnsw_config: HnswConfig = Field(default_factory=HnswConfig)
+    optimizer_config: OptimizersConfig = Field(default_factory=OptimizersConfig)
+    wal_config: WalConfig = Field(default_factory=WalConfig)
+    quantization_config: dict[str, Any] | None = None
+    strict_mode_config: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def vector(self, name: str) -> VectorParams | None:
+        return self.vectors.get(name)
+
+    def params_json(self) -> dict[str, Any]:
+        """CollectionParams as Qdrant answers it."""
+        vectors: Any
+        if self.vectors_unnamed:
+            vectors = _vector_json(self.vectors[UNNAMED])
+        else:
+            vectors = {name: _vector_json(p) for name, p in self.vectors.items()}
+        out: dict[str, Any] = {
+            "vectors": vectors,
+            "shard_number": self.shard_number,
+            "replication_factor": self.replication_factor,
+            "write_consistency_factor": self.write_consistency_factor,
+            "on_disk_payload": self.on_disk_payload,
+        }
+        if self.sparse_vectors:
+            out["sparse_vectors"] = {
+                name: p.model_dump(mode="json", exclude_none=True)
+                for name, p in self.sparse_vectors.items()
+            }
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """CollectionConfig as Qdrant answers it in CollectionInfo."""
+        out: dict[str, Any] = {
+            "params": self.params_json(),
+            "hnsw_config": self.hnsw_config.model_dump(mode="json", exclude_none=True),
+            "optimizer_config": self.optimizer_config.model_dump(mode="json"),
+            "wal_config": self.wal_config.model_dump(mode="json"),
+            "quantization_config": self.quantization_config,
+        }
+        if self.strict_mode_config is not None:
+            out["strict_mode_config"] = self.strict_mode_config
+        if self.metadata is not None:
+            out["metadata"] = self.metadata
+        return out
+
+
+def _vector_json(p: VectorParams) -> dict[str, Any]:
+    return p.model_dump(mode="json", exclude_none=True)
+
+
+class CreateCollection(Model):
+    """Body of ``PUT /collections/{name}``."""
+
+    vectors: VectorParams | dict[str, VectorParams] | None = None
+    shard_number: int | None = Field(None, ge=1)
+    replication_factor: int | None = Field(None, ge=1)
+    write_consistency_factor: int | None = Field(None, ge=1)
+    on_disk_payload: bool | None = None
+    hnsw_config: HnswConfigDiff | None = None
+    wal_config: WalConfigDiff | None = None
+    optimizers_config: OptimizersConfigDiff | None = None
+    quantization_config: dict[str, Any] | None = None
+    sparse_vectors: dict[str, SparseVectorParams] | None = None
+    strict_mode_config: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def to_config(self) -> CollectionConfig:
+        cfg = CollectionConfig()
+        if isinstance(self.vectors, VectorParams):
+            cfg.vectors = {UNNAMED: self.vectors}
+            cfg.vectors_unnamed = True
+        elif self.vectors:
+            for name in self.vectors:
+                if not name:
+                    raise ValueError("vector name must not be empty")
+            cfg.vectors = dict(self.vectors)
+        cfg.sparse_vectors = dict(self.sparse_vectors or {})
+        both = set(cfg.vectors) & set(cfg.sparse_vectors)
+        if both:
+            raise ValueError(f"vector name {sorted(both)[0]!r} is both dense and sparse")
+        for key in ("shard_number", "replication_factor", "write_consistency_factor",
+                    "on_disk_payload", "quantization_config", "strict_mode_config", "metadata"):
+            value = getattr(self, key)
+            if value is not None:
+                setattr(cfg, key, value)
+        cfg.hnsw_config = _diff_into(cfg.hnsw_config, self.hnsw_config)  # type: ignore[assignment]
+        cfg.wal_config = _diff_into(cfg.wal_config, self.wal_config)  # type: ignore[assignment]
+        cfg.optimizer_config = _diff_into(  # type: ignore[assignment]
+            cfg.optimizer_config, self.optimizers_config
+        )
+        return cfg
+
+
+class CollectionParamsDiff(Model):
+    replication_factor: int | None = Field(None, ge=1)
+    write_consistency_factor: int | None = Field(None, ge=1)
+    on_disk_payload: bool | None = None
+
+
+class UpdateCollection(Model):
+    """Body of ``PATCH /collections/{name}``: what applies is merged into the config."""
+
+    vectors: dict[str, VectorParamsDiff] | None = None
+    optimizers_config: OptimizersConfigDiff | None = None
+    params: CollectionParamsDiff | None = None
+    hnsw_config: HnswConfigDiff | None = None
+    quantization_config: dict[str, Any] | None = None
+    sparse_vectors: dict[str, SparseVectorParams] | None = None
+    strict_mode_config: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def apply_to(self, cfg: CollectionConfig) -> CollectionConfig:
+        """Return a new config with this diff applied; unknown vector names are errors."""
+        new = cfg.model_copy(deep=True)
+        for name, diff in (self.vectors or {}).items():
+            key = UNNAMED if (name == "" and new.vectors_unnamed) else name
+            params = new.vectors.get(key)
+            if params is None:
+                raise KeyError(name)
+            if diff.hnsw_config is not None:
+                base = params.hnsw_config or HnswConfigDiff()
+                params.hnsw_config = _diff_into(base, diff.hnsw_config)  # type: ignore[assignment]
+            if diff.quantization_config is not None:
+                params.quantization_config = diff.quantization_config
+            if diff.on_disk is not None:
+                params.on_disk = diff.on_disk
+        for name, sparse in (self.sparse_vectors or {}).items():
+            if name not in new.sparse_vectors:
+                raise KeyError(name)
+            new.sparse_vectors[name] = sparse
+        if self.params is not None:
+            for key, value in self.params.model_dump(exclude_none=True).items():
+                setattr(new, key, value)
+        new.hnsw_config = _diff_into(new.hnsw_config, self.hnsw_config)  # type: ignore[assignment]
+        new.optimizer_config = _diff_into(  # type: ignore[assignment]
+            new.optimizer_config, self.optimizers_config
+        )
+        if self.quantization_config is not None:
+            new.quantization_config = self.quantization_config
+        if self.strict_mode_config is not None:
+            new.strict_mode_config = self.strict_mode_config
+        if self.metadata is not None:
+            new.metadata = {**(new.metadata or {}), **self.metadata}
+        return new

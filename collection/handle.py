@@ -1,0 +1,244 @@
+"""What the server holds for a collection: send updates to its actor, run reads directly.
+
+Reads look at the segment holder between two of the actor's operations (both run on the trio
+thread), so they never wait in the writer's mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import trio
+
+from collection import operations
+from collection.actor import CollectionActor, replay
+from collection.config import CollectionConfig
+from collection.errors import BadRequest, CollectionClosed, NotFound
+from collection.messages import Flush, Stop, Update, UpdateResult
+from collection.points import check_with_payload, check_with_vector, point_json
+from segments.filters import parse_filter
+from segments.holder import FlushPlan, SegmentHolder
+from segments.ids import PointId, id_sort_key
+from segments.payload_path import parse_path, values_at
+from segments.storage import read_json, write_json_atomic
+from wal.log import WriteAheadLog
+
+log = logging.getLogger("heron.collection")
+
+CONFIG_FILE = "config.json"
+
+
+class Collection:
+    """One open collection: config, segments, WAL and the mailbox of its actor."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        config: CollectionConfig,
+        holder: SegmentHolder,
+        wal: WriteAheadLog,
+        last_op: int,
+        mailbox_size: int,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.config = config
+        self.holder = holder
+        self.wal = wal
+        self._send, receive = trio.open_memory_channel[Any](mailbox_size)
+        self.actor = CollectionActor(name, holder, wal, last_op, receive)
+        self.closed = False
+        self._flush_lock = trio.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @staticmethod
+    def create_files(path: Path, config: CollectionConfig) -> None:
+        """Blocking: lay out a new collection directory with its config."""
+        path.mkdir(parents=True)
+        write_json_atomic(path / CONFIG_FILE, config.model_dump(mode="json"))
+
+    @classmethod
+    def open(cls, name: str, path: Path, max_points: int, mailbox_size: int) -> Collection:
+        """Blocking: load config and segments, replay the WAL past the flushed version."""
+        config = CollectionConfig.model_validate(read_json(path / CONFIG_FILE))
+        holder = SegmentHolder.load(path, config, max_points)
+        wal = WriteAheadLog(path / "wal")
+        last_op, replayed = replay(holder, wal)
+        if replayed:
+            log.info("collection %s: replayed %d operations from the WAL", name, replayed)
+        return cls(name, path, config, holder, wal, last_op, mailbox_size)
+
+    def save_config(self, config: CollectionConfig) -> None:
+        """Blocking: persist a changed config (PATCH)."""
+        write_json_atomic(self.path / CONFIG_FILE, config.model_dump(mode="json"))
+        self.config = config
+        self.holder.config = config
+
+    async def stop(self) -> None:
+        """Let the actor finish its queue, flush, and close the WAL."""
+        if self.closed:
+            return
+        msg = Stop()
+        try:
+            await self._send.send(msg)
+            await msg.reply.wait()
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+        await self.flush()
+        self.closed = True
+        await self._send.aclose()
+        self.wal.close()
+
+    def remove_files(self) -> None:
+        """Blocking: delete the collection's directory (after ``stop``)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    # --- the write side ------------------------------------------------------------------
+    async def update(
+        self,
+        record: dict[str, Any],
+        wait: bool = True,
+        check: operations.Check | None = None,
+    ) -> UpdateResult:
+        """Send one operation to the actor and wait for its answer."""
+        if self.closed:
+            raise CollectionClosed(f"Collection `{self.name}` is closed")
+        msg = Update(record=record, wait=wait, check=check)
+        try:
+            await self._send.send(msg)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise CollectionClosed(f"Collection `{self.name}` is closed") from None
+        return await msg.reply.wait()
+
+    async def flush(self) -> int:
+        """Persist changed segments and drop the WAL records they cover; returns that version."""
+        async with self._flush_lock:
+            if self.actor.stopped:
+                plan = self.holder.flush_plan()
+            else:
+                msg = Flush()
+                await self._send.send(msg)
+                plan = await msg.reply.wait()
+            await self._write_flush(plan)
+            return plan.version
+
+    async def _write_flush(self, plan: FlushPlan) -> None:
+        if plan.version == self.holder.flushed_version and not plan.snapshots:
+            return
+        try:
+            await trio.to_thread.run_sync(self.holder.write_flush, self.path, plan)
+        except Exception:
+            for snap in plan.snapshots:
+                seg = self.holder.segments.get(snap["seg_id"])
+                if seg is not None:
+                    seg.dirty = True
+            raise
+        await trio.to_thread.run_sync(self.wal.truncate_until, plan.version)
+
+    # --- reads -----------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """CollectionInfo as Qdrant answers it."""
+        points = self.holder.points_count
+        return {
+            "status": "green",
+            "optimizer_status": "ok",
+            "indexed_vectors_count": 0,
+            "points_count": points,
+            "segments_count": len(self.holder.segments),
+            "config": self.config.to_json(),
+            "payload_schema": self.payload_schema(),
+            "update_queue": {"length": self._send.statistics().current_buffer_used},
+        }
+
+    def payload_schema(self) -> dict[str, Any]:
+        """Indexed fields with their type and how many live points hold a value there."""
+        out = {}
+        for field, schema in self.holder.payload_schema.items():
+            path = parse_path(field)
+            count = 0
+            for seg in self.holder:
+                payloads = seg.payloads()
+                live = np.flatnonzero(seg.live_mask())
+                count += sum(1 for off in live.tolist() if values_at(payloads[off] or {}, path))
+            info: dict[str, Any] = {"data_type": schema["type"], "points": count}
+            params = {k: v for k, v in schema.items() if k != "type"}
+            if params:
+                info["params"] = {"type": schema["type"], **params}
+            out[field] = info
+        return out
+
+    def retrieve(self, ids: Iterable[PointId], with_payload: Any, with_vector: Any) -> list[dict]:
+        """Points by id, in the order asked, skipping ids that don't exist."""
+        with_payload = check_with_payload(with_payload)
+        with_vector = check_with_vector(self.config, with_vector)
+        out = []
+        seen = set()
+        for pid in ids:
+            if pid in seen:
+                continue
+            seen.add(pid)
+            found = self.holder.locate(pid)
+            if found is not None:
+                seg, off = found
+                out.append(point_json(self.config, seg, off, with_payload, with_vector))
+        return out
+
+    def matching(self, filter_json: Any) -> list[tuple[Any, np.ndarray]]:
+        """(segment, live offsets matching the filter) for each segment."""
+        flt = parse_filter(filter_json) if filter_json else None
+        out = []
+        for seg in self.holder:
+            mask = seg.live_mask()
+            if flt is not None:
+                mask &= flt.mask(seg)
+            out.append((seg, mask))
+        return out
+
+    def count(self, filter_json: Any) -> int:
+        return int(sum(int(mask.sum()) for _, mask in self.matching(filter_json)))
+
+    def scroll(
+        self,
+        filter_json: Any,
+        offset: PointId | None,
+        limit: int,
+        with_payload: Any,
+        with_vector: Any,
+    ) -> tuple[list[dict], PointId | None]:
+        """Points in id order starting at ``offset``; also the id to continue from."""
+        with_payload = check_with_payload(with_payload)
+        with_vector = check_with_vector(self.config, with_vector)
+        start = None if offset is None else id_sort_key(offset)
+        found: list[tuple[tuple[int, int], Any, int]] = []
+        for seg, mask in self.matching(filter_json):
+            offs = np.flatnonzero(mask)
+            ids = seg.point_ids(offs)
+            for pid, off in zip(ids, offs.tolist(), strict=True):
+                key = id_sort_key(pid)
+                if start is None or key >= start:
+                    found.append((key, seg, off))
+        found.sort(key=lambda t: t[0])
+        page = found[: limit + 1]
+        points = [
+            point_json(self.config, seg, off, with_payload, with_vector)
+            for _, seg, off in page[:limit]
+        ]
+        next_id = page[limit][1].ids.ids[page[limit][2]] if len(page) > limit else None
+        return points, next_id
+
+    def vector_of_point(self, pid: PointId, name: str) -> np.ndarray:
+        """The stored vector ``name`` of a point, for query by id."""
+        found = self.holder.locate(pid)
+        if found is None:
+            raise NotFound(f"No point with id {pid} found")
+        seg, off = found
+        store = seg.vectors[name]
+        if not store.present[off]:
+            raise BadRequest(f"Wrong input: point {pid} has no vector `{name}`")
+        return store.data[off].copy()

@@ -1,0 +1,330 @@
+"""Turn update requests into operation records, checked against the collection's config.
+
+Everything that could make an operation fail is checked here, before the record reaches the
+WAL: vector names, dimensions, finite values, id and key syntax. A batch with one bad point is
+refused whole. What can only be checked against the data (ids that must exist) becomes a
+``check`` the actor runs right before logging.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from collection.config import UNNAMED, CollectionConfig
+from collection.errors import BadRequest, HeronError, NotFound
+from segments.filters import FilterError, parse_filter
+from segments.holder import SegmentHolder
+from segments.ids import PointId, normalize_id
+from segments.payload_path import parse_path
+
+Record = dict[str, Any]
+Check = Callable[[SegmentHolder], HeronError | None]
+
+
+def point_id(value: Any) -> PointId:
+    try:
+        return normalize_id(value)
+    except ValueError as exc:
+        raise BadRequest(f"Format error in JSON body: {exc}") from None
+
+
+def check_filter(value: Any) -> Any:
+    """Validate a filter's syntax; return it unchanged (records keep the JSON form)."""
+    if value is None:
+        return None
+    try:
+        parse_filter(value)
+    except FilterError as exc:
+        raise BadRequest(f"Bad filter: {exc}") from None
+    return value
+
+
+def vector_name(config: CollectionConfig, name: str | None) -> str:
+    """Map a request's vector name (``None`` or "" = the default vector) to the internal one."""
+    key = name or UNNAMED
+    if key not in config.vectors:
+        if key == UNNAMED:
+            raise BadRequest("Wrong input: Vector with name `` is not configured in this collection")
+        raise BadRequest(f"Wrong input: Not existing vector name error: {key}")
+    return key
+
+
+def dense_vector(config: CollectionConfig, name: str, value: Any) -> list[float]:
+    """Check one dense vector against its config: a flat list of finite numbers of the size."""
+    params = config.vectors[name]
+    if not isinstance(value, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value
+    ):
+        raise BadRequest(f"Wrong input: vector `{name}` must be a list of numbers")
+    if len(value) != params.size:
+        raise BadRequest(
+            f"Wrong input: Vector dimension error: expected dim: {params.size}, got {len(value)}"
+        )
+    if not all(math.isfinite(x) for x in value):
+        raise BadRequest(f"Wrong input: vector `{name}` holds NaN or infinite values")
+    return [float(x) for x in value]
+
+
+def named_vectors(config: CollectionConfig, value: Any) -> dict[str, list[float]]:
+    """A point's vectors as {internal name: list}; a bare list is the default vector."""
+    if isinstance(value, list):
+        return {UNNAMED: dense_vector(config, vector_name(config, None), value)}
+    if isinstance(value, dict):
+        out = {}
+        for name, vec in value.items():
+            key = vector_name(config, name)
+            out[key] = dense_vector(config, key, vec)
+        return out
+    raise BadRequest("Wrong input: vector must be a list of numbers or an object of named vectors")
+
+
+def check_payload(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("Format error in JSON body: payload must be a JSON object")
+    return value
+
+
+def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
+    """Record for ``PUT /points``: a points list or a columnar batch; the last id wins."""
+    points: list[dict[str, Any]]
+    if "points" in body and body["points"] is not None:
+        raw = body["points"]
+        if not isinstance(raw, list):
+            raise BadRequest("Format error in JSON body: points must be a list")
+        points = []
+        for p in raw:
+            if not isinstance(p, dict) or "id" not in p:
+                raise BadRequest("Format error in JSON body: each point needs an id")
+            points.append(
+                {
+                    "id": point_id(p["id"]),
+                    "vector": named_vectors(config, p.get("vector", {})),
+                    "payload": check_payload(p.get("payload")),
+                }
+            )
+    elif isinstance(body.get("batch"), dict):
+        points = _batch_points(config, body["batch"])
+    else:
+        raise BadRequest("Format error in JSON body: expected `points` or `batch`")
+    unique: dict[PointId, dict[str, Any]] = {}
+    for p in points:
+        unique.pop(p["id"], None)
+        unique[p["id"]] = p
+    return {"op": "upsert", "points": list(unique.values())}
+
+
+def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[str, Any]]:
+    ids = batch.get("ids")
+    if not isinstance(ids, list):
+        raise BadRequest("Format error in JSON body: batch.ids must be a list")
+    n = len(ids)
+    vectors = batch.get("vectors")
+    per_name: dict[str | None, list[Any]]
+    if isinstance(vectors, list):
+        per_name = {None: vectors}
+    elif isinstance(vectors, dict):
+        per_name = dict(vectors)
+    else:
+        raise BadRequest("Format error in JSON body: batch.vectors must be a list or an object")
+    payloads = batch.get("payloads")
+    if payloads is not None and (not isinstance(payloads, list) or len(payloads) != n):
+        raise BadRequest("Wrong input: batch.payloads must have one entry per id")
+    for name, column in per_name.items():
+        if not isinstance(column, list) or len(column) != n:
+            raise BadRequest(f"Wrong input: batch vectors `{name or ''}` must have one per id")
+    points = []
+    for i, raw_id in enumerate(ids):
+        vec: dict[str, list[float]] = {}
+        for name, column in per_name.items():
+            if column[i] is None:
+                continue
+            key = vector_name(config, name)
+            vec[key] = dense_vector(config, key, column[i])
+        points.append(
+            {
+                "id": point_id(raw_id),
+                "vector": vec,
+                "payload": check_payload(payloads[i] if payloads is not None else None),
+            }
+        )
+    return points
+
+
+def selector(body: dict[str, Any], ids_field: str = "points") -> dict[str, Any]:
+    """The ``ids`` or ``filter`` part of a record from a PointsSelector-like body."""
+    ids = body.get(ids_field)
+    flt = body.get("filter")
+    if ids is not None and flt is not None:
+        raise BadRequest("Wrong input: give either point ids or a filter, not both")
+    if ids is not None:
+        if not isinstance(ids, list):
+            raise BadRequest(f"Format error in JSON body: `{ids_field}` must be a list of ids")
+        if not ids:
+            raise BadRequest("Wrong input: Empty update request")
+        return {"ids": [point_id(i) for i in ids]}
+    if flt is None:
+        raise BadRequest("Wrong input: give point ids or a filter")
+    return {"filter": check_filter(flt)}
+
+
+def must_exist(ids: list[PointId]) -> Check:
+    """A check that fails with 404 on the first id the collection does not hold."""
+
+    def check(holder: SegmentHolder) -> HeronError | None:
+        missing = holder.missing_ids(ids)
+        return NotFound(f"No point with id {missing[0]} found") if missing else None
+
+    return check
+
+
+def delete_points(body: dict[str, Any]) -> Record:
+    return {"op": "delete_points", **selector(body)}
+
+
+def _payload_op(op: str, body: dict[str, Any], **extra: Any) -> tuple[Record, Check | None]:
+    sel = selector(body)
+    rec = {"op": op, **sel, **extra}
+    return rec, (must_exist(sel["ids"]) if "ids" in sel else None)
+
+
+def set_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
+    payload = check_payload(body.get("payload"))
+    if payload is None:
+        raise BadRequest("Format error in JSON body: missing field `payload`")
+    key = body.get("key")
+    if key is not None:
+        _check_key(key)
+    return _payload_op("set_payload", body, payload=payload, key=key)
+
+
+def overwrite_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
+    payload = check_payload(body.get("payload"))
+    if payload is None:
+        raise BadRequest("Format error in JSON body: missing field `payload`")
+    return _payload_op("overwrite_payload", body, payload=payload)
+
+
+def delete_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
+    keys = body.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise BadRequest("Format error in JSON body: `keys` must be a list of strings")
+    for k in keys:
+        _check_key(k)
+    return _payload_op("delete_payload", body, keys=keys)
+
+
+def clear_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
+    return _payload_op("clear_payload", body)
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise BadRequest("Format error in JSON body: payload key must be a string")
+    try:
+        parse_path(key)
+    except ValueError as exc:
+        raise BadRequest(f"Wrong input: bad payload key {key!r}: {exc}") from None
+
+
+def update_vectors(config: CollectionConfig, body: dict[str, Any]) -> tuple[Record, Check]:
+    raw = body.get("points")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("Wrong input: `points` must be a non-empty list")
+    points = []
+    for p in raw:
+        if not isinstance(p, dict) or "id" not in p or "vector" not in p:
+            raise BadRequest("Format error in JSON body: each point needs `id` and `vector`")
+        vec = named_vectors(config, p["vector"])
+        if not vec:
+            raise BadRequest("Wrong input: no vectors to update")
+        points.append({"id": point_id(p["id"]), "vector": vec})
+    return {"op": "update_vectors", "points": points}, must_exist([p["id"] for p in points])
+
+
+def delete_vectors(config: CollectionConfig, body: dict[str, Any]) -> tuple[Record, Check | None]:
+    names = body.get("vector")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise BadRequest("Format error in JSON body: `vector` must be a list of vector names")
+    internal = [vector_name(config, n) for n in names]
+    return _payload_op("delete_vectors", body, vectors=internal)
+
+
+def finite_vector(query: Any, size: int) -> np.ndarray:
+    """A query vector as float32, checked for size and finiteness."""
+    arr = np.asarray(query, dtype=np.float32)
+    if arr.ndim != 1 or len(arr) != size:
+        raise BadRequest(
+            f"Wrong input: Vector dimension error: expected dim: {size}, got {arr.size}"
+        )
+    if not np.isfinite(arr).all():
+        raise BadRequest("Wrong input: query vector holds NaN or infinite values")
+    return arr
+
+
+_BATCH_BUILDERS: dict[str, Callable[[CollectionConfig, dict[str, Any]], Any]] = {
+    "upsert": upsert,
+    "delete": lambda _c, b: delete_points(b),
+    "set_payload": lambda _c, b: set_payload(b),
+    "overwrite_payload": lambda _c, b: overwrite_payload(b),
+    "delete_payload": lambda _c, b: delete_payload(b),
+    "clear_payload": lambda _c, b: clear_payload(b),
+    "update_vectors": update_vectors,
+    "delete_vectors": delete_vectors,
+}
+
+
+def batch(config: CollectionConfig, body: dict[str, Any]) -> tuple[Record, Check]:
+    """One record for ``POST /points/batch``: all operations are checked, logged and applied
+    together, so a bad one refuses the whole batch."""
+    raw = body.get("operations")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("Format error in JSON body: `operations` must be a non-empty list")
+    subs: list[Record] = []
+    for item in raw:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise BadRequest("Format error in JSON body: each operation is a one-key object")
+        (kind, op_body), = item.items()
+        build = _BATCH_BUILDERS.get(kind)
+        if build is None:
+            raise BadRequest(f"Format error in JSON body: unknown operation `{kind}`")
+        if not isinstance(op_body, dict):
+            raise BadRequest(f"Format error in JSON body: `{kind}` must be an object")
+        built = build(config, op_body)
+        subs.append(built[0] if isinstance(built, tuple) else built)
+    return {"op": "batch", "ops": subs}, _batch_check(subs)
+
+
+def _batch_check(subs: list[Record]) -> Check:
+    """Ids a sub-operation needs must exist before the batch or be upserted earlier in it."""
+
+    def check(holder: SegmentHolder) -> HeronError | None:
+        added: set[PointId] = set()
+        removed: set[PointId] = set()
+        for rec in subs:
+            op = rec["op"]
+            if op == "upsert":
+                ids = [p["id"] for p in rec["points"]]
+                added.update(ids)
+                removed.difference_update(ids)
+                continue
+            if op == "delete_points" and "ids" in rec:
+                removed.update(rec["ids"])
+                added.difference_update(rec["ids"])
+                continue
+            needed = rec.get("ids") if op != "update_vectors" else [
+                p["id"] for p in rec["points"]
+            ]
+            if op == "delete_points" or not needed:
+                continue
+            for pid in needed:
+                if pid in removed or (pid not in added and holder.locate(pid) is None):
+                    return NotFound(f"No point with id {pid} found")
+        return None
+
+    return check

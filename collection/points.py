@@ -1,0 +1,80 @@
+"""Shape stored points for the wire: Record and ScoredPoint JSON with the requested parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collection.config import UNNAMED, CollectionConfig
+from collection.errors import BadRequest
+from segments.appendable import AppendableSegment
+from segments.payload_path import select
+
+
+def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
+    """Validate ``with_vector`` (bool or list of names) against the configured vectors."""
+    if with_vector is None or isinstance(with_vector, bool):
+        return bool(with_vector)
+    if isinstance(with_vector, list) and all(isinstance(n, str) for n in with_vector):
+        for name in with_vector:
+            if (name or UNNAMED) not in config.vectors:
+                raise BadRequest(f"Wrong input: Not existing vector name error: {name}")
+        return with_vector
+    raise BadRequest("Format error in JSON body: with_vector must be a boolean or a list of names")
+
+
+def check_with_payload(with_payload: Any) -> Any:
+    """Validate ``with_payload``: bool, list of keys, or an include / exclude selector."""
+    if with_payload is None:
+        return False
+    if isinstance(with_payload, bool):
+        return with_payload
+    if isinstance(with_payload, list) and all(isinstance(k, str) for k in with_payload):
+        return with_payload
+    if isinstance(with_payload, dict) and len(with_payload) == 1:
+        (kind, keys), = with_payload.items()
+        if kind in ("include", "exclude") and isinstance(keys, list) and all(
+            isinstance(k, str) for k in keys
+        ):
+            return with_payload
+    raise BadRequest(
+        "Format error in JSON body: with_payload must be a boolean, a list of keys, "
+        "or {include: [...]} / {exclude: [...]}"
+    )
+
+
+def vectors_json(
+    config: CollectionConfig, seg: AppendableSegment, offset: int, with_vector: Any
+) -> Any:
+    """A point's vectors as Qdrant answers them (a bare list for the unnamed default)."""
+    if with_vector is False:
+        return None
+    names = list(config.vectors) if with_vector is True else [n or UNNAMED for n in with_vector]
+    out = {}
+    for name in names:
+        vec = seg.vector_of(offset, name)
+        if vec is not None:
+            out[name] = vec
+    if config.vectors_unnamed:
+        return out.get(UNNAMED, {} if with_vector is not True else None)
+    return out
+
+
+def point_json(
+    config: CollectionConfig,
+    seg: AppendableSegment,
+    offset: int,
+    with_payload: Any,
+    with_vector: Any,
+    score: float | None = None,
+) -> dict[str, Any]:
+    """Record (no score) or ScoredPoint (with score) for the point at ``offset`` of ``seg``."""
+    out: dict[str, Any] = {"id": seg.ids.ids[offset]}
+    if score is not None:
+        out["version"] = seg.version_of(offset)
+        out["score"] = float(score)
+    if with_payload is not False:
+        out["payload"] = select(seg.payload_of(offset), with_payload)
+    vec = vectors_json(config, seg, offset, with_vector)
+    if vec is not None:
+        out["vector"] = vec
+    return out

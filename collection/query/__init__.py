@@ -1,0 +1,1 @@
+"""The query engine: plan a request, run its searches across segments, shape the results."""

@@ -1,0 +1,1 @@
+"""Background work over segments: flushing now; indexing, merging and vacuuming to come."""

@@ -1,0 +1,1 @@
+"""Storage of points: segments, their vectors, payloads, ids and filtering."""

@@ -1,0 +1,268 @@
+"""The set of a collection's segments: routes each operation to them and persists them.
+
+The holder applies validated operation records (see ``wal.records``) in operation-number order
+and skips any it has already applied, so a WAL replay is idempotent. Each point lives in
+exactly one segment; new points go to the current write segment, which is rotated when full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from collection.config import CollectionConfig
+from segments import storage
+from segments.appendable import AppendableSegment
+from segments.filters import parse_filter
+from segments.ids import PointId
+from segments.payload_path import delete_at, set_at
+from segments.vectors.dense import prepare
+
+Selection = list[tuple[AppendableSegment, np.ndarray]]
+
+
+@dataclass
+class FlushPlan:
+    """What one flush persists, captured between two operations."""
+
+    version: int
+    snapshots: list[dict[str, Any]]
+    live_segments: set[int]
+    next_segment_id: int
+    write_segment: int | None
+    payload_schema: dict[str, Any]
+
+
+class SegmentHolder:
+    """All segments of one collection plus the collection-wide payload index schema."""
+
+    def __init__(self, config: CollectionConfig, max_points_per_segment: int) -> None:
+        self.config = config
+        self.max_points = max(1, max_points_per_segment)
+        self.segments: dict[int, AppendableSegment] = {}
+        self.write_segment: AppendableSegment | None = None
+        self.next_segment_id = 0
+        self.version = 0
+        self.payload_schema: dict[str, Any] = {}
+        self.flushed_version = 0
+        self._saved_dirs: dict[int, str] = {}
+
+    # --- lookup -----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[AppendableSegment]:
+        return iter(list(self.segments.values()))
+
+    @property
+    def points_count(self) -> int:
+        return sum(seg.live_count for seg in self.segments.values())
+
+    def locate(self, pid: PointId) -> tuple[AppendableSegment, int] | None:
+        for seg in self.segments.values():
+            off = seg.ids.offset_of(pid)
+            if off is not None:
+                return seg, off
+        return None
+
+    def missing_ids(self, pids: list[PointId]) -> list[PointId]:
+        return [pid for pid in pids if self.locate(pid) is None]
+
+    def select_ids(self, pids: list[PointId]) -> Selection:
+        out: Selection = []
+        for seg in self.segments.values():
+            offs = seg.offsets_of(pids)
+            if len(offs):
+                out.append((seg, offs))
+        return out
+
+    def select_filter(self, filter_json: Any) -> Selection:
+        flt = parse_filter(filter_json)
+        out: Selection = []
+        for seg in self.segments.values():
+            mask = seg.live_mask() & flt.mask(seg)
+            offs = np.flatnonzero(mask)
+            if len(offs):
+                out.append((seg, offs))
+        return out
+
+    def select(self, record: dict[str, Any]) -> Selection:
+        if record.get("ids") is not None:
+            return self.select_ids(record["ids"])
+        return self.select_filter(record.get("filter"))
+
+    # --- writes -------------------------------------------------------------------------------
+    def _new_segment(self) -> AppendableSegment:
+        seg = AppendableSegment(self.next_segment_id, self.config)
+        self.next_segment_id += 1
+        self.segments[seg.seg_id] = seg
+        return seg
+
+    def _writable(self) -> AppendableSegment:
+        seg = self.write_segment
+        if seg is None or seg.size >= self.max_points:
+            seg = self._new_segment()
+            self.write_segment = seg
+        return seg
+
+    def apply(self, op_num: int, record: dict[str, Any]) -> None:
+        """Apply one validated record; a no-op if ``op_num`` was applied already."""
+        if op_num <= self.version:
+            return
+        getattr(self, "_op_" + record["op"])(op_num, record)
+        self.version = op_num
+
+    def _op_upsert(self, op_num: int, record: dict[str, Any]) -> None:
+        points = record["points"]
+        groups: dict[int, list[int]] = {}
+        fresh: list[int] = []
+        for i, point in enumerate(points):
+            found = self.locate(point["id"])
+            if found is None:
+                fresh.append(i)
+            else:
+                groups.setdefault(found[0].seg_id, []).append(i)
+        while fresh:
+            target = self._writable()
+            room = self.max_points - target.size
+            groups.setdefault(target.seg_id, []).extend(fresh[:room])
+            fresh = fresh[room:]
+            if fresh:
+                self.write_segment = self._new_segment()
+        for seg_id, idxs in groups.items():
+            seg = self.segments[seg_id]
+            chunk = [points[i] for i in idxs]
+            seg.upsert(
+                op_num,
+                [p["id"] for p in chunk],
+                self._vector_block(chunk),
+                [p.get("payload") for p in chunk],
+            )
+
+    def _vector_block(
+        self, points: list[dict[str, Any]]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per vector name: prepared rows aligned with ``points`` and which points have one."""
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, params in self.config.vectors.items():
+            has = np.array([name in (p.get("vector") or {}) for p in points], dtype=bool)
+            if not has.any():
+                continue
+            rows = np.zeros((len(points), params.size), dtype=np.float32)
+            present = [p["vector"][name] for p, h in zip(points, has, strict=True) if h]
+            rows[has] = prepare(np.asarray(present, dtype=np.float32), params.distance)
+            out[name] = (rows, has)
+        return out
+
+    def _op_delete_points(self, op_num: int, record: dict[str, Any]) -> None:
+        for seg, offs in self.select(record):
+            seg.delete(op_num, offs)
+
+    def _rewrite_payloads(self, op_num: int, record: dict[str, Any], fn: Any) -> None:
+        for seg, offs in self.select(record):
+            new = [fn(seg.payload_of(off)) for off in offs.tolist()]
+            seg.set_payloads(op_num, offs, new)
+
+    def _op_set_payload(self, op_num: int, record: dict[str, Any]) -> None:
+        payload, key = record["payload"], record.get("key")
+        self._rewrite_payloads(op_num, record, lambda old: set_at(old, key, payload))
+
+    def _op_overwrite_payload(self, op_num: int, record: dict[str, Any]) -> None:
+        payload = record["payload"]
+        self._rewrite_payloads(op_num, record, lambda _old: dict(payload))
+
+    def _op_delete_payload(self, op_num: int, record: dict[str, Any]) -> None:
+        keys = record["keys"]
+        self._rewrite_payloads(op_num, record, lambda old: delete_at(old, keys))
+
+    def _op_clear_payload(self, op_num: int, record: dict[str, Any]) -> None:
+        self._rewrite_payloads(op_num, record, lambda _old: {})
+
+    def _op_update_vectors(self, op_num: int, record: dict[str, Any]) -> None:
+        for point in record["points"]:
+            found = self.locate(point["id"])
+            if found is None:
+                continue
+            seg, off = found
+            offs = np.array([off], dtype=np.int64)
+            for name, vec in point["vector"].items():
+                params = self.config.vectors[name]
+                row = prepare(np.asarray([vec], dtype=np.float32), params.distance)
+                seg.put_vectors(op_num, offs, name, row)
+
+    def _op_delete_vectors(self, op_num: int, record: dict[str, Any]) -> None:
+        names = record["vectors"]
+        for seg, offs in self.select(record):
+            seg.delete_vectors(op_num, offs, names)
+
+    def _op_batch(self, op_num: int, record: dict[str, Any]) -> None:
+        for sub in record["ops"]:
+            getattr(self, "_op_" + sub["op"])(op_num, sub)
+
+    def _op_create_index(self, op_num: int, record: dict[str, Any]) -> None:
+        self.payload_schema[record["field_name"]] = record["field_schema"]
+
+    def _op_delete_index(self, op_num: int, record: dict[str, Any]) -> None:
+        self.payload_schema.pop(record["field_name"], None)
+
+    # --- persistence ----------------------------------------------------------------------
+    def flush_plan(self) -> FlushPlan:
+        """Capture, on the writer's side, everything a flush writes: cheap copies only."""
+        snaps = []
+        for seg in self.segments.values():
+            if seg.dirty or seg.seg_id not in self._saved_dirs:
+                snaps.append(seg.snapshot())
+                seg.dirty = False
+        return FlushPlan(
+            version=self.version,
+            snapshots=snaps,
+            live_segments=set(self.segments),
+            next_segment_id=self.next_segment_id,
+            write_segment=None if self.write_segment is None else self.write_segment.seg_id,
+            payload_schema=dict(self.payload_schema),
+        )
+
+    def write_flush(self, root: Path, plan: FlushPlan) -> None:
+        """Blocking: write the plan's snapshots, then a manifest reflecting ``plan.version``."""
+        seg_root = root / "segments"
+        seg_root.mkdir(parents=True, exist_ok=True)
+        dirs = {sid: d for sid, d in self._saved_dirs.items() if sid in plan.live_segments}
+        for snap in plan.snapshots:
+            dirs[snap["seg_id"]] = storage.save_segment(seg_root, snap)
+        manifest = {
+            "version": plan.version,
+            "segments": {str(sid): d for sid, d in dirs.items()},
+            "next_segment_id": plan.next_segment_id,
+            "write_segment": plan.write_segment,
+            "payload_schema": plan.payload_schema,
+        }
+        storage.write_json_atomic(root / storage.MANIFEST, manifest)
+        self._saved_dirs = dirs
+        self.flushed_version = plan.version
+        storage.remove_unlisted(seg_root, set(dirs.values()))
+
+    @classmethod
+    def load(
+        cls, root: Path, config: CollectionConfig, max_points_per_segment: int
+    ) -> SegmentHolder:
+        """Load the segments the manifest names; an absent manifest means an empty holder."""
+        holder = cls(config, max_points_per_segment)
+        path = root / storage.MANIFEST
+        if not path.exists():
+            storage.remove_unlisted(root / "segments", set())
+            return holder
+        manifest = storage.read_json(path)
+        for sid, dirname in manifest["segments"].items():
+            state = storage.load_segment(root / "segments" / dirname)
+            seg = AppendableSegment.restore(state, config)
+            holder.segments[int(sid)] = seg
+            holder._saved_dirs[int(sid)] = dirname
+        holder.version = holder.flushed_version = int(manifest["version"])
+        holder.next_segment_id = int(manifest["next_segment_id"])
+        ws = manifest.get("write_segment")
+        holder.write_segment = holder.segments.get(ws) if ws is not None else None
+        holder.payload_schema = dict(manifest.get("payload_schema") or {})
+        storage.remove_unlisted(root / "segments", set(holder._saved_dirs.values()))
+        return holder
+

@@ -1,0 +1,115 @@
+"""On-disk form of segments and of the holder's manifest.
+
+A flush writes each changed segment into a new directory named after the operation number it
+reflects, fsyncs it, then atomically replaces ``manifest.json`` to point at the new set. A crash
+at any moment leaves the previous manifest and its directories intact; stray directories are
+removed at the next load.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+MANIFEST = "manifest.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Replace ``path`` with ``value`` as JSON so that readers see the old or the new file."""
+    tmp = path.with_name(path.name + ".tmp")
+    _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+def save_segment(root: Path, state: dict[str, Any]) -> str:
+    """Write a segment snapshot into a fresh directory under ``root``; return its name."""
+    name = f"seg-{state['seg_id']}-v{state['version']}"
+    final = root / name
+    tmp = root / (name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    names = list(state["vectors"])
+    meta = {
+        "seg_id": state["seg_id"],
+        "version": state["version"],
+        "vector_names": names,
+        "kind": state.get("kind", "appendable"),
+    }
+    _write_file(tmp / "meta.json", orjson.dumps(meta))
+    _write_file(tmp / "ids.json", orjson.dumps(state["ids"]))
+    _write_file(tmp / "payloads.json", orjson.dumps(state["payloads"]))
+    _write_npy(tmp / "versions.npy", state["versions"])
+    _write_npy(tmp / "deleted.npy", state["deleted"])
+    for i, vec_name in enumerate(names):
+        data, present = state["vectors"][vec_name]
+        _write_npy(tmp / f"vec-{i}.npy", data)
+        _write_npy(tmp / f"vec-{i}-present.npy", present)
+    _fsync_dir(tmp)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _fsync_dir(root)
+    return name
+
+
+def load_segment(path: Path) -> dict[str, Any]:
+    """Read back what ``save_segment`` wrote."""
+    meta = read_json(path / "meta.json")
+    vectors = {}
+    for i, vec_name in enumerate(meta["vector_names"]):
+        vectors[vec_name] = (
+            np.load(path / f"vec-{i}.npy", allow_pickle=False),
+            np.load(path / f"vec-{i}-present.npy", allow_pickle=False),
+        )
+    return {
+        "seg_id": meta["seg_id"],
+        "version": meta["version"],
+        "kind": meta.get("kind", "appendable"),
+        "ids": read_json(path / "ids.json"),
+        "payloads": read_json(path / "payloads.json"),
+        "versions": np.load(path / "versions.npy", allow_pickle=False),
+        "deleted": np.load(path / "deleted.npy", allow_pickle=False),
+        "vectors": vectors,
+    }
+
+
+def remove_unlisted(root: Path, keep: set[str]) -> None:
+    """Delete segment directories the manifest does not name (left by an interrupted flush)."""
+    if not root.exists():
+        return
+    for child in root.iterdir():
+        if child.is_dir() and child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Vector storages and their scoring, one module per vector kind."""

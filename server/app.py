@@ -1,0 +1,48 @@
+"""The Quart-Trio app: routes, the error handler, and the registry started in the app nursery."""
+
+from __future__ import annotations
+
+import time
+
+from quart import Response, g
+from quart_trio import QuartTrio
+
+from server.config import Settings
+from server.errors import error_response
+from server.registry import Registry
+from server.routes import collections, index, points, query, service
+
+
+def create_app(settings: Settings) -> QuartTrio:
+    """Build the app; the registry loads collections when serving starts."""
+    app = QuartTrio("heron")
+    app.config["MAX_CONTENT_LENGTH"] = settings.service.max_request_size_mb * 1024 * 1024
+    app.config["HERON_SETTINGS"] = settings
+    registry = Registry(
+        settings.storage.path,
+        max_points_per_segment=settings.storage.max_points_per_segment,
+        mailbox_size=settings.limits.mailbox_size,
+        flush_interval=settings.storage.flush_interval_sec,
+    )
+    app.config["HERON_REGISTRY"] = registry
+
+    for module in (service, collections, points, index, query):
+        app.register_blueprint(module.bp)
+
+    @app.before_serving
+    async def start_registry() -> None:
+        await app.nursery.start(registry.run)
+
+    @app.after_serving
+    async def stop_registry() -> None:
+        await registry.close()
+
+    @app.before_request
+    async def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.errorhandler(Exception)
+    async def handle_error(exc: Exception) -> Response:
+        return error_response(exc, getattr(g, "started", None))
+
+    return app

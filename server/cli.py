@@ -1,0 +1,152 @@
+"""The ``heron`` command line: ``heron serve`` runs the Qdrant-compatible HTTP server on hypercorn/trio.
+
+Shutdown is graceful: the first SIGTERM or SIGINT stops accepting connections, lets in-flight
+requests finish (up to ``GRACEFUL_TIMEOUT_SEC``) and runs the app's after_serving hooks, then the
+process exits 0. A second signal during that wait abandons it and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from server.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("heron")
+
+GRACEFUL_TIMEOUT_SEC = 5.0
+"""How long in-flight requests may run after a shutdown signal before they are cancelled."""
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser; flags left out are ``None`` so they do not override settings."""
+    parser = argparse.ArgumentParser(
+        prog="heron", description="A vector search engine that speaks Qdrant's REST API."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="address to listen on (service.host)")
+    serve.add_argument("--port", type=int, help="TCP port to listen on (service.port)")
+    serve.add_argument("--storage", type=Path, help="data directory (storage.path)")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return parser
+
+
+def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Turn the serve flags that were given into a nested settings override dict."""
+    flags = {
+        ("service", "host"): args.host,
+        ("service", "port"): args.port,
+        ("service", "log_level"): args.log_level,
+        ("storage", "path"): args.storage,
+    }
+    overrides: dict[str, dict[str, Any]] = {}
+    for (section, key), value in flags.items():
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send all logs to stderr at the configured level; hypercorn's own chatter only when DEBUG."""
+    level = settings.service.log_level_number
+    logging.basicConfig(level=level, format=_LOG_FORMAT, stream=sys.stderr, force=True)
+    hypercorn_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    logging.getLogger("hypercorn.error").setLevel(hypercorn_level)
+
+
+def hypercorn_config(settings: Settings) -> Any:
+    """Translate our settings into a hypercorn ``Config`` (no access log, short graceful timeout)."""
+    from hypercorn.config import Config
+
+    host, port = settings.service.host, settings.service.port
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal needs brackets in a bind string
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.loglevel = settings.service.log_level
+    config.graceful_timeout = GRACEFUL_TIMEOUT_SEC
+    return config
+
+
+async def serve_until_signalled(app: Any, config: Any) -> bool:
+    """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully; return False if forced."""
+    from hypercorn.trio import serve
+
+    shutdown = trio.Event()
+    forced = False
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                """Trigger a graceful shutdown on the first signal and abandon it on the second."""
+                nonlocal forced
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if not shutdown.is_set():
+                        log.info("received %s, shutting down gracefully", name)
+                        shutdown.set()
+                    else:
+                        log.warning("received %s again, exiting without waiting", name)
+                        forced = True
+                        nursery.cancel_scope.cancel()
+                        return
+
+            async def run_server(task_status: trio.TaskStatus[list[str]]) -> None:
+                """Run hypercorn; once it has drained and stopped, stop watching for signals."""
+                await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_signals)
+            binds = await nursery.start(run_server)
+            log.info("heron serving on %s", ", ".join(binds))
+    return not forced
+
+
+def _all_sockets(sockets: Any) -> list[Any]:
+    """List every socket in a hypercorn ``Sockets`` bundle."""
+    return [*sockets.secure_sockets, *sockets.insecure_sockets, *sockets.quic_sockets]
+
+
+def run_serve(settings: Settings) -> int:
+    """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
+    from server.app import create_app
+
+    config = hypercorn_config(settings)
+    try:  # fail on a busy port before the app opens its storage, not after
+        for sock in _all_sockets(config.create_sockets()):
+            sock.close()
+    except OSError as exc:
+        log.error("cannot serve on %s: %s", ", ".join(config.bind), exc)
+        return 1
+    app = create_app(settings)
+    graceful = trio.run(serve_until_signalled, app, config)
+    log.info("heron stopped")
+    return 0 if graceful else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``heron`` console script and ``python -m server``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        settings = load_settings(config_file=args.config, overrides=cli_overrides(args))
+    except ConfigError as exc:
+        print(f"heron: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    return run_serve(settings)

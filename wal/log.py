@@ -1,0 +1,84 @@
+"""An LMDB-backed write-ahead log keyed by operation number.
+
+Each call below is blocking and opens and commits its own LMDB transaction, so callers run it
+in one ``trio.to_thread.run_sync`` call. ``append`` takes a whole group of records: concurrent
+updates share one durable commit (group commit).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import lmdb
+
+_KEY = struct.Struct(">Q")
+_INITIAL_MAP_SIZE = 1 << 30
+
+
+def _key(op_num: int) -> bytes:
+    return _KEY.pack(op_num)
+
+
+class WriteAheadLog:
+    """Durable, ordered log of encoded operation records."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self._env = lmdb.open(
+            str(path),
+            map_size=_INITIAL_MAP_SIZE,
+            subdir=True,
+            sync=True,
+            metasync=True,
+            max_dbs=0,
+            readahead=False,
+        )
+
+    def close(self) -> None:
+        self._env.close()
+
+    def append(self, records: Sequence[tuple[int, bytes]]) -> None:
+        """Write ``(op_num, data)`` pairs in one transaction and fsync before returning."""
+        while True:
+            try:
+                with self._env.begin(write=True) as txn:
+                    for op_num, data in records:
+                        txn.put(_key(op_num), data, overwrite=True)
+                return
+            except lmdb.MapFullError:
+                self._env.set_mapsize(self._env.info()["map_size"] * 2)
+
+    def last_op(self) -> int:
+        """The highest operation number stored, or 0 for an empty log."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor()
+            if cursor.last():
+                return int(_KEY.unpack(cursor.key())[0])
+        return 0
+
+    def read_from(self, op_num: int) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(op_num, data)`` for every record with a number >= ``op_num``, in order."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor()
+            if not cursor.set_range(_key(op_num)):
+                return
+            for key, value in cursor:
+                yield int(_KEY.unpack(key)[0]), bytes(value)
+
+    def truncate_until(self, op_num: int) -> int:
+        """Drop every record with a number <= ``op_num``; return how many were dropped."""
+        dropped = 0
+        with self._env.begin(write=True) as txn:
+            cursor = txn.cursor()
+            if not cursor.first():
+                return 0
+            while cursor.key() and _KEY.unpack(cursor.key())[0] <= op_num:
+                if not cursor.delete():
+                    break
+                dropped += 1
+        return dropped
+
+    def __len__(self) -> int:
+        return int(self._env.stat()["entries"])
