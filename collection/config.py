@@ -6,7 +6,7 @@ The same models validate a create request, answer ``GET /collections/{name}`` an
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,7 +15,7 @@ UNNAMED = ""
 """Internal name of the default (unnamed) dense vector."""
 
 
-class Distance(str, Enum):
+class Distance(StrEnum):
     """Similarity functions; Euclid and Manhattan are distances (smaller is better)."""
 
     COSINE = "Cosine"
@@ -28,7 +28,7 @@ class Distance(str, Enum):
         return self in (Distance.COSINE, Distance.DOT)
 
 
-class Datatype(str, Enum):
+class Datatype(StrEnum):
     """Element type a dense vector is stored in."""
 
     FLOAT32 = "float32"

@@ -8,7 +8,6 @@ refused whole. What can only be checked against the data (ids that must exist) b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -53,23 +52,23 @@ def vector_name(config: CollectionConfig, name: str | None) -> str:
     return key
 
 
-def dense_vector(config: CollectionConfig, name: str, value: Any) -> list[float]:
+def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
     """Check one dense vector against its config: a flat list of finite numbers of the size."""
     params = config.vectors[name]
-    if not isinstance(value, list) or not all(
-        isinstance(x, int | float) and not isinstance(x, bool) for x in value
-    ):
+    arr = np.asarray(value) if isinstance(value, list) else None
+    if arr is None or arr.ndim != 1 or (arr.dtype.kind not in "iuf" and len(arr)):
         raise BadRequest(f"Wrong input: vector `{name}` must be a list of numbers")
-    if len(value) != params.size:
+    if len(arr) != params.size:
         raise BadRequest(
-            f"Wrong input: Vector dimension error: expected dim: {params.size}, got {len(value)}"
+            f"Wrong input: Vector dimension error: expected dim: {params.size}, got {len(arr)}"
         )
-    if not all(math.isfinite(x) for x in value):
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
         raise BadRequest(f"Wrong input: vector `{name}` holds NaN or infinite values")
-    return [float(x) for x in value]
+    return arr
 
 
-def named_vectors(config: CollectionConfig, value: Any) -> dict[str, list[float]]:
+def named_vectors(config: CollectionConfig, value: Any) -> dict[str, np.ndarray]:
     """A point's vectors as {internal name: list}; a bare list is the default vector."""
     if isinstance(value, list):
         return {UNNAMED: dense_vector(config, vector_name(config, None), value)}
@@ -140,7 +139,7 @@ def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[
             raise BadRequest(f"Wrong input: batch vectors `{name or ''}` must have one per id")
     points = []
     for i, raw_id in enumerate(ids):
-        vec: dict[str, list[float]] = {}
+        vec: dict[str, np.ndarray] = {}
         for name, column in per_name.items():
             if column[i] is None:
                 continue

@@ -104,7 +104,11 @@ class AppendableSegment:
         offsets = np.flatnonzero(mask)
         if len(offsets) == 0:
             return SearchHits(np.zeros(0, dtype=np.float32), offsets)
-        scores = score(store.data[offsets], query, store.distance)
+        if len(offsets) * 2 > n:
+            # most rows qualify: score them all in place (no gather copy), then pick
+            scores = score(store.data[:n], query, store.distance)[offsets]
+        else:
+            scores = score(store.data[offsets], query, store.distance)
         best = top_k(scores, top, store.distance.higher_is_better)
         return SearchHits(scores[best], offsets[best])
 

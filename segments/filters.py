@@ -977,8 +977,8 @@ def _parse_ids(obj: Any, where: str) -> frozenset[PointId]:
         raise _fail(where, f"expected an array of point ids, got {_describe(obj)}")
     ids: set[PointId] = set()
     for i, value in enumerate(obj):
-        if _is_int(value):
-            ids.add(_uint(value, f"{where}[{i}]"))
+        if _is_int(value) and 0 <= value <= _MAX_ID:
+            ids.add(int(value))
         elif isinstance(value, str) and (canonical := _canonical_uuid(value)) is not None:
             ids.add(canonical)
         else:

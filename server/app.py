@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from quart import Response, g
+from quart import Response, g, request
 from quart_trio import QuartTrio
 
+from server.auth import authorize, presented_key
 from server.config import Settings
 from server.errors import error_response
 from server.registry import Registry
@@ -37,9 +38,18 @@ def create_app(settings: Settings) -> QuartTrio:
     async def stop_registry() -> None:
         await registry.close()
 
+    keys = settings.service
+
     @app.before_request
     async def start_timer() -> None:
         g.started = time.perf_counter()
+        authorize(
+            request.method,
+            request.path,
+            presented_key(request.headers),
+            keys.api_key,
+            keys.read_only_api_key,
+        )
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:

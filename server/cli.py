@@ -80,6 +80,36 @@ def hypercorn_config(settings: Settings) -> Any:
     return config
 
 
+def shield_final_send(app: Any) -> Any:
+    """Wrap an ASGI app so the last body message of a response is sent shielded from cancellation.
+
+    quart-trio cancels its per-request nursery as soon as a response is out, which can cancel
+    hypercorn's h11 bookkeeping that runs inside that final ``send`` (re-arming the idle timer of a
+    keep-alive connection). Without this, idle keep-alive connections are never closed: they
+    outlive ``keep_alive_timeout`` and hold every graceful shutdown for the full timeout.
+    """
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Pass through, shielding only the response's final ``http.response.body`` send."""
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_final_shielded(message: dict[str, Any]) -> None:
+            """Send ``message``; the final body part gets a shielded, time-bounded send."""
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                with trio.CancelScope(
+                    shield=True, deadline=trio.current_time() + GRACEFUL_TIMEOUT_SEC
+                ):
+                    await send(message)
+            else:
+                await send(message)
+
+        await app(scope, receive, send_final_shielded)
+
+    return asgi
+
+
 async def serve_until_signalled(app: Any, config: Any) -> bool:
     """Serve ``app`` until SIGTERM/SIGINT, then shut down gracefully; return False if forced."""
     from hypercorn.trio import serve
@@ -105,7 +135,13 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
 
             async def run_server(task_status: trio.TaskStatus[list[str]]) -> None:
                 """Run hypercorn; once it has drained and stopped, stop watching for signals."""
-                await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+                await serve(
+                    shield_final_send(app),
+                    config,
+                    shutdown_trigger=shutdown.wait,
+                    task_status=task_status,
+                    mode="asgi",
+                )
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(watch_signals)

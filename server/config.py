@@ -156,7 +156,9 @@ def _layer_from_file(path: Path) -> dict[str, dict[str, Any]]:
     return _layer_from_mapping(data, f"config file {str(path)!r}")
 
 
-def _layer_from_env(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
+def _layer_from_env(
+    env: Mapping[str, str],
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
     """Collect ``HERON__SECTION__KEY`` variables into a layer, remembering each variable's name."""
     layer: dict[str, dict[str, Any]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -203,7 +205,9 @@ def load_settings(
     merged: dict[str, dict[str, Any]] = {}
     provenance: dict[tuple[str, str], str] = {}
 
-    def apply(layer: Mapping[str, Mapping[str, Any]], names: Mapping[tuple[str, str], str] | str) -> None:
+    def apply(
+        layer: Mapping[str, Mapping[str, Any]], names: Mapping[tuple[str, str], str] | str
+    ) -> None:
         """Merge ``layer`` over what is there, recording where each value came from."""
         for section, values in layer.items():
             target = merged.setdefault(section, {})

@@ -15,7 +15,6 @@ from segments.filters import FilterError, parse_filter
 from segments.ids import PointId, normalize_id
 
 
-
 class Request(BaseModel):
     """Base for request bodies: unknown fields are ignored (as Qdrant does for most)."""
 

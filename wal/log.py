@@ -24,11 +24,11 @@ def _key(op_num: int) -> bytes:
 class WriteAheadLog:
     """Durable, ordered log of encoded operation records."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, map_size: int = _INITIAL_MAP_SIZE) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self._env = lmdb.open(
             str(path),
-            map_size=_INITIAL_MAP_SIZE,
+            map_size=map_size,
             subdir=True,
             sync=True,
             metasync=True,

@@ -8,9 +8,9 @@ from quart import Blueprint, Response
 
 from collection import operations as ops
 from collection.errors import BadRequest, NotFound
+from segments.ids import normalize_id
 from server.models import CountRequest, PointRequest, ScrollRequest
 from server.routes.common import body_object, collection, flag, ok, update_result
-from segments.ids import normalize_id
 
 bp = Blueprint("points", __name__)
 

@@ -266,7 +266,9 @@ def _local_roundtrip(client: QdrantClient, payload: dict, action: Any) -> dict:
     return record.payload or {}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(payloads, st.one_of(st.none(), st.sampled_from(PATHS)), set_values)
 def test_set_at_agrees_with_local_mode(
     client: QdrantClient, payload: dict, key: str | None, values: dict
@@ -282,7 +284,9 @@ def test_set_at_agrees_with_local_mode(
     assert json.dumps(ours) == json.dumps(theirs)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(payloads, st.lists(st.sampled_from(PATHS), max_size=3))
 def test_delete_at_agrees_with_local_mode(
     client: QdrantClient, payload: dict, keys: list[str]
@@ -296,8 +300,14 @@ def test_delete_at_agrees_with_local_mode(
     assert json.dumps(ours) == json.dumps(theirs)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(payloads, st.sampled_from(["list", "include", "exclude"]), st.lists(st.sampled_from(PATHS), max_size=3))
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payloads,
+    st.sampled_from(["list", "include", "exclude"]),
+    st.lists(st.sampled_from(PATHS), max_size=3),
+)
 def test_select_agrees_with_local_mode(
     client: QdrantClient, payload: dict, kind: str, keys: list[str]
 ) -> None:

@@ -1,0 +1,1017 @@
+"""Tests for segments.filters: parsing/validation, each condition, and a property test of the
+whole language against qdrant-client's local mode as the oracle."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qdrant_client import QdrantClient, models
+from qdrant_client.local import datetime_utils
+from qdrant_client.local.payload_filters import calculate_payload_mask, validate_filter
+from qdrant_client.local.siphash import point_id_slice
+
+from segments.filters import (
+    FieldCondition,
+    Filter,
+    FilterError,
+    HasIdCondition,
+    MatchValue,
+    NestedCondition,
+    Range,
+    id_slices,
+    parse_datetime,
+    parse_filter,
+)
+
+# --- a tiny segment ----------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """In-memory FilterContext over a list of payloads, ids and per-name vector presence."""
+
+    payload_list: list[dict[str, Any] | None]
+    ids: list[int | str] = field(default_factory=list)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.ids:
+            self.ids = list(range(1, len(self.payload_list) + 1))
+
+    @property
+    def size(self) -> int:
+        return len(self.payload_list)
+
+    def payloads(self) -> Sequence[dict[str, Any] | None]:
+        return self.payload_list
+
+    def offsets_of(self, ids: Iterable[int | str]) -> np.ndarray:
+        where = {pid: i for i, pid in enumerate(self.ids)}
+        return np.array([where[pid] for pid in ids if pid in where], dtype=np.int64)
+
+    def vector_mask(self, name: str) -> np.ndarray | None:
+        return self.vectors.get(name)
+
+    def point_ids(self, offsets: np.ndarray) -> list[int | str]:
+        return [self.ids[o] for o in offsets.tolist()]
+
+
+@dataclass
+class NoIdsCtx:
+    """A context without ``point_ids`` (slice conditions cannot run on it)."""
+
+    size: int = 1
+
+    def payloads(self) -> Sequence[dict[str, Any] | None]:
+        return [{}]
+
+    def offsets_of(self, ids: Iterable[int | str]) -> np.ndarray:
+        return np.zeros(0, dtype=np.int64)
+
+    def vector_mask(self, name: str) -> np.ndarray | None:
+        return None
+
+
+def matching(flt: Any, payloads: list[dict[str, Any] | None], **ctx: Any) -> list[int]:
+    """Indices of the payloads the JSON filter matches."""
+    mask = parse_filter(flt).mask(Ctx(payloads, **ctx))
+    assert mask.dtype == bool and mask.shape == (len(payloads),)
+    return np.flatnonzero(mask).tolist()
+
+
+def cond(key: str, **check: Any) -> dict[str, Any]:
+    """A field condition on ``key`` as JSON."""
+    return {"key": key, **check}
+
+
+# --- combinators -------------------------------------------------------------------------------
+
+
+def test_empty_filters_match_everything() -> None:
+    payloads: list[dict[str, Any] | None] = [{"a": 1}, None, {}]
+    for flt in (None, {}, {"must": []}, {"should": []}, {"must_not": []}, {"must": None}):
+        assert matching(flt, payloads) == [0, 1, 2]
+    assert parse_filter(None).is_empty and parse_filter({"must": []}).is_empty
+
+
+def test_must_should_must_not_and_single_conditions() -> None:
+    payloads: list[dict[str, Any] | None] = [{"a": 1, "b": 1}, {"a": 1, "b": 2}, {"a": 2, "b": 1}]
+    a1 = cond("a", match={"value": 1})
+    b1 = cond("b", match={"value": 1})
+    assert matching({"must": [a1, b1]}, payloads) == [0]
+    assert matching({"must": a1}, payloads) == [0, 1]  # a single condition, not a list
+    assert matching({"should": [a1, b1]}, payloads) == [0, 1, 2]
+    assert matching({"must_not": [a1]}, payloads) == [2]
+    assert matching({"must_not": a1, "should": b1}, payloads) == [2]
+    assert matching({"must": [{"should": [b1, {"must_not": [a1]}]}]}, payloads) == [0, 2]
+    assert matching({"must": [{}]}, payloads) == [0, 1, 2]  # {} is an empty nested filter
+
+
+def test_min_should() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"a": 1, "b": 1, "c": 1},
+        {"a": 1},
+        {"b": 1, "c": 1},
+        {},
+    ]
+    conds = [cond(k, match={"value": 1}) for k in "abc"]
+    assert matching({"min_should": {"conditions": conds, "min_count": 2}}, payloads) == [0, 2]
+    assert matching({"min_should": {"conditions": conds, "min_count": 3}}, payloads) == [0]
+    assert matching({"min_should": {"conditions": conds, "min_count": 1}}, payloads) == [0, 1, 2]
+    assert matching({"min_should": {"conditions": [], "min_count": 1}}, payloads) == []
+    combined = {"must": [conds[0]], "min_should": {"conditions": conds[1:], "min_count": 1}}
+    assert matching(combined, payloads) == [0]
+
+
+# --- match -------------------------------------------------------------------------------------
+
+
+def test_match_value_keeps_types_apart() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"x": 1},
+        {"x": 1.0},
+        {"x": True},
+        {"x": "1"},
+        {"x": [3, 1]},
+        {"x": None},
+        {},
+        None,
+    ]
+    assert matching({"must": [cond("x", match={"value": 1})]}, payloads) == [0, 4]
+    assert matching({"must": [cond("x", match={"value": True})]}, payloads) == [2]
+    assert matching({"must": [cond("x", match={"value": "1"})]}, payloads) == [3]
+
+
+def test_match_any_and_except() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"x": "a"},
+        {"x": "b"},
+        {"x": ["a", "c"]},
+        {"x": 1},
+        {"x": None},
+        {},
+        {"x": []},
+        {"x": ["a", None]},
+    ]
+    assert matching({"must": [cond("x", match={"any": ["a", "z"]})]}, payloads) == [0, 2, 7]
+    assert matching({"must": [cond("x", match={"any": [1]})]}, payloads) == [3]
+    assert matching({"must": [cond("x", match={"any": []})]}, payloads) == []
+    # except: some non-null value outside the list; missing/null/empty never match
+    assert matching({"must": [cond("x", match={"except": ["a"]})]}, payloads) == [1, 2, 3]
+    assert matching({"must": [cond("x", match={"except": []})]}, payloads) == [0, 1, 2, 3, 7]
+
+
+def test_full_text_matches_without_index() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"t": "Hello, World!"},
+        {"t": "world peace"},
+        {"t": "hello_world"},  # "_" separates words too
+        {"t": "say hello to the world"},
+        {"t": ["nothing", "big World Hello"]},
+        {"t": 5},
+    ]
+
+    def hits(match: dict[str, Any]) -> list[int]:
+        return matching({"must": [cond("t", match=match)]}, payloads)
+
+    assert hits({"text": "world hello"}) == [0, 2, 3, 4]
+    assert hits({"text": "wor"}) == []  # whole words only
+    assert hits({"text": ""}) == []
+    assert hits({"text_any": "peace nothing"}) == [1, 4]
+    assert hits({"text_any": ""}) == []
+    assert hits({"phrase": "hello world"}) == [0, 2]
+    assert hits({"phrase": "world hello"}) == [4]
+    assert hits({"prefix": "hello"}) == [2]  # case-sensitive
+    assert hits({"prefix": ""}) == [0, 1, 2, 3, 4]
+
+
+# --- ranges ------------------------------------------------------------------------------------
+
+
+def test_numeric_range() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"n": 1},
+        {"n": 2.5},
+        {"n": [0, 10]},
+        {"n": True},
+        {"n": "2"},
+        {"n": "2020-01-01"},
+        {},
+    ]
+    assert matching({"must": [cond("n", range={"gt": 1, "lte": 2.5})]}, payloads) == [1]
+    assert matching({"must": [cond("n", range={"gte": 1})]}, payloads) == [0, 1, 2]
+    assert matching({"must": [cond("n", range={"lt": 1})]}, payloads) == [2]
+    assert matching({"must": [cond("n", range={})]}, payloads) == [0, 1, 2]
+
+
+def test_datetime_range_compares_instants() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"d": "2020-01-01T00:00:00Z"},
+        {"d": "2020-01-01 01:30:00+01:00"},  # 00:30 UTC
+        {"d": "2020-01-01T00:59:59"},  # naive = UTC
+        {"d": "2020-01-02"},
+        {"d": 1577836800},  # numbers never match a datetime range
+        {"d": "garbage"},
+        {"d": ["2019-01-01", "2020-01-01T00:45:00.5z"]},
+    ]
+    flt = {
+        "must": [cond("d", range={"gt": "2020-01-01T00:00:00Z", "lt": "2020-01-01T02:00:00+01:00"})]
+    }
+    assert matching(flt, payloads) == [1, 2, 6]
+    assert matching({"must": [cond("d", range={"gte": "2020-01-01"})]}, payloads) == [0, 1, 2, 3, 6]
+    # a numeric range never matches datetime strings
+    assert matching({"must": [cond("d", range={"gt": 0})]}, payloads) == [4]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-01-01", datetime(2020, 1, 1, tzinfo=UTC)),
+        ("2020-01-01T10:20:30Z", datetime(2020, 1, 1, 10, 20, 30, tzinfo=UTC)),
+        ("2020-01-01t10:20:30z", datetime(2020, 1, 1, 10, 20, 30, tzinfo=UTC)),
+        ("2020-01-01 10:20:30", datetime(2020, 1, 1, 10, 20, 30, tzinfo=UTC)),
+        ("2020-01-01 10:20", datetime(2020, 1, 1, 10, 20, tzinfo=UTC)),
+        (
+            "2020-01-01T10:20:30.123456789+02:00",
+            datetime(2020, 1, 1, 8, 20, 30, 123456, tzinfo=UTC),
+        ),
+        ("2020-01-01T10:20:30-0130", datetime(2020, 1, 1, 11, 50, 30, tzinfo=UTC)),
+        ("2020-01-01T10:20:30+01", datetime(2020, 1, 1, 9, 20, 30, tzinfo=UTC)),
+        ("2020-01-01 10:20:30.5 UTC", datetime(2020, 1, 1, 10, 20, 30, 500000, tzinfo=UTC)),
+        ("2020-01-01T10:20:30 +01:00", datetime(2020, 1, 1, 9, 20, 30, tzinfo=UTC)),
+        ("2020-02-30", None),
+        ("2020-01-01T10:20Z", None),  # a zone needs seconds
+        ("2020-01-01T10", None),
+        ("20200101", None),
+        ("", None),
+    ],
+)
+def test_parse_datetime(text: str, expected: datetime | None) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    want = None if expected is None else (expected - epoch) // timedelta(microseconds=1)
+    assert parse_datetime(text) == want
+
+
+def _local_micros(text: str) -> int | None:
+    parsed = datetime_utils.parse(text)
+    if parsed is None:
+        return None
+    return (parsed - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["", " "]),
+    st.sampled_from(["2020-01-05", "2021-12-31", "1999-2-3", "2020-02-29", "2019-02-29"]),
+    st.sampled_from(["", "T", "t", " ", "_"]),
+    st.sampled_from(["", "10:20", "10:20:30", "1:2:3", "23:59:59"]),
+    st.sampled_from(["", ".5", ".123456", ".123456789", "."]),
+    st.sampled_from(["", "Z", "z", "+01:00", "-0530", "+01", " +02:00", " UTC", "UTC", " Z", "+1"]),
+)
+def test_parse_datetime_agrees_with_local_mode(
+    lead: str, date: str, sep: str, clock: str, frac: str, zone: str
+) -> None:
+    text = lead + date + (sep + clock + frac + zone if sep else "")
+    assert parse_datetime(text) == _local_micros(text)
+
+
+# --- geo ---------------------------------------------------------------------------------------
+
+
+def test_geo_bounding_box_including_antimeridian() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"g": {"lon": 10, "lat": 10}},
+        {"g": {"lon": 179, "lat": 0}},
+        {"g": {"lon": -179, "lat": 0}},
+        {"g": [{"lon": 50, "lat": 50}, {"lon": 5, "lat": 5}]},
+        {"g": {"lon": "10", "lat": 10}},
+        {"g": {"lat": 10}},
+        {"g": {"lon": 0, "lat": 0}},  # on the edge: boxes are open
+    ]
+    box = {"top_left": {"lon": 0, "lat": 20}, "bottom_right": {"lon": 20, "lat": 0}}
+    assert matching({"must": [cond("g", geo_bounding_box=box)]}, payloads) == [0, 3]
+    wrap = {"top_left": {"lon": 170, "lat": 5}, "bottom_right": {"lon": -170, "lat": -5}}
+    assert matching({"must": [cond("g", geo_bounding_box=wrap)]}, payloads) == [1, 2]
+
+
+def test_geo_radius() -> None:
+    berlin, london = {"lon": 13.405, "lat": 52.52}, {"lon": -0.1278, "lat": 51.5074}
+    payloads: list[dict[str, Any] | None] = [{"g": berlin}, {"g": london}, {"g": "Berlin"}]
+    near = {"center": berlin, "radius": 900_000.0}  # London is ~930 km away
+    assert matching({"must": [cond("g", geo_radius=near)]}, payloads) == [0]
+    far = {"center": berlin, "radius": 950_000}
+    assert matching({"must": [cond("g", geo_radius=far)]}, payloads) == [0, 1]
+    assert (
+        matching({"must": [cond("g", geo_radius={"center": berlin, "radius": 0})]}, payloads) == []
+    )
+
+
+def test_geo_polygon_with_hole() -> None:
+    square = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]
+    hole = [[4, 4], [6, 4], [6, 6], [4, 6], [4, 4]]
+
+    def ring(points: list[list[int]]) -> dict[str, Any]:
+        return {"points": [{"lon": lon, "lat": lat} for lon, lat in points]}
+
+    payloads: list[dict[str, Any] | None] = [
+        {"g": {"lon": 2, "lat": 2}},
+        {"g": {"lon": 5, "lat": 5}},  # in the hole
+        {"g": {"lon": 11, "lat": 5}},
+        {"g": {"lon": 0, "lat": 5}},  # on the exterior edge
+        {"g": {"lon": 4, "lat": 5}},  # on the hole's edge
+    ]
+    polygon = {"exterior": ring(square), "interiors": [ring(hole)]}
+    assert matching({"must": [cond("g", geo_polygon=polygon)]}, payloads) == [0]
+    assert matching({"must": [cond("g", geo_polygon={"exterior": ring(square)})]}, payloads) == [
+        0,
+        1,
+        4,
+    ]
+
+
+# --- values_count / is_empty / is_null ---------------------------------------------------------
+
+
+def test_values_count() -> None:
+    payloads: list[dict[str, Any] | None] = [{"v": [1, 2, 3]}, {"v": 1}, {"v": []}, {}, {"v": None}]
+    assert matching({"must": [cond("v", values_count={"gte": 2})]}, payloads) == [0]
+    assert matching({"must": [cond("v", values_count={"lt": 1})]}, payloads) == [2, 3, 4]
+    assert matching({"must": [cond("v", values_count={"gt": 0, "lte": 1})]}, payloads) == [1]
+
+
+def test_is_empty_and_is_null_both_forms() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"f": None},
+        {"f": []},
+        {"f": [None]},
+        {"f": 0},
+        {"f": {}},
+        {},
+        None,
+        {"f": [1, None]},
+    ]
+    assert matching({"must": [{"is_empty": {"key": "f"}}]}, payloads) == [0, 1, 5, 6]
+    assert matching({"must": [cond("f", is_empty=True)]}, payloads) == [0, 1, 5, 6]
+    assert matching({"must": [cond("f", is_empty=False)]}, payloads) == [2, 3, 4, 7]
+    assert matching({"must": [{"is_null": {"key": "f"}}]}, payloads) == [0, 2, 7]
+    assert matching({"must": [cond("f", is_null=False)]}, payloads) == [1, 3, 4, 5, 6]
+
+
+# --- ids, vectors, slices ----------------------------------------------------------------------
+
+
+def test_has_id_normalises_uuids() -> None:
+    u = uuid.UUID("5c56c793-69f3-4fbf-87e6-c4bf54c28c26")
+    ids: list[int | str] = [7, str(u), 9]
+    payloads: list[dict[str, Any] | None] = [{}, {}, {}]
+    for spelling in (str(u).upper(), u.hex, f"{{{u}}}", f"urn:uuid:{u}"):
+        assert matching({"must": [{"has_id": [spelling]}]}, payloads, ids=ids) == [1]
+    assert matching({"must": [{"has_id": [9, 12345]}]}, payloads, ids=ids) == [2]
+    assert matching({"must_not": [{"has_id": [7]}]}, payloads, ids=ids) == [1, 2]
+    assert parse_filter({"must": {"has_id": [str(u).upper()]}}).must == (
+        HasIdCondition(frozenset({str(u)})),
+    )
+
+
+def test_has_vector() -> None:
+    vectors = {"": np.array([True, False, True]), "img": np.array([False, True, True])}
+    payloads: list[dict[str, Any] | None] = [{}, {}, {}]
+    assert matching({"must": [{"has_vector": ""}]}, payloads, vectors=vectors) == [0, 2]
+    assert matching({"must": [{"has_vector": "img"}]}, payloads, vectors=vectors) == [1, 2]
+    assert matching({"must": [{"has_vector": "nope"}]}, payloads, vectors=vectors) == []
+    assert matching({"must_not": [{"has_vector": "nope"}]}, payloads, vectors=vectors) == [0, 1, 2]
+
+
+def test_slice_matches_local_mode_hash() -> None:
+    ids: list[int | str] = [0, 1, 2, 3, 2**64 - 1, *(str(uuid.uuid4()) for _ in range(20))]
+    for total in (1, 2, 3, 7):
+        assert id_slices(ids, total).tolist() == [point_id_slice(pid, total) for pid in ids]
+        seen: list[int] = []
+        for index in range(total):
+            flt = {"must": [{"slice": {"total": total, "index": index}}]}
+            got = matching(flt, [{} for _ in ids], ids=ids)
+            assert got == [i for i, pid in enumerate(ids) if point_id_slice(pid, total) == index]
+            seen += got
+        assert sorted(seen) == list(range(len(ids)))
+
+
+def test_slice_needs_point_ids() -> None:
+    with pytest.raises(FilterError, match="slice"):
+        parse_filter({"must": [{"slice": {"total": 2, "index": 0}}]}).mask(NoIdsCtx())
+
+
+# --- nested ------------------------------------------------------------------------------------
+
+
+def test_nested_requires_one_element_to_match_everything() -> None:
+    payloads: list[dict[str, Any] | None] = [
+        {"c": [{"x": 1, "y": 2}, {"x": 2, "y": 1}]},
+        {"c": [{"x": 1, "y": 1}]},
+        {"c": {"x": 1, "y": 2}},  # not an array: nothing to check
+        {"c": [1, {"x": 1, "y": 2, "z": [{"w": 1}]}]},
+        {},
+    ]
+    inner = {"must": [cond("x", match={"value": 1}), cond("y", match={"value": 2})]}
+    assert matching({"must": [{"nested": {"key": "c", "filter": inner}}]}, payloads) == [0, 3]
+    assert matching({"must": [{"nested": {"key": "c[]", "filter": inner}}]}, payloads) == [0, 3]
+    # a plain field condition flattens across elements instead
+    flat = {"must": [cond("c[].x", match={"value": 1}), cond("c[].y", match={"value": 1})]}
+    assert matching(flat, payloads) == [0, 1]
+    deeper = {"nested": {"key": "z", "filter": {"must": [cond("w", match={"value": 1})]}}}
+    assert matching(
+        {"must": [{"nested": {"key": "c", "filter": {"must": [deeper]}}}]}, payloads
+    ) == [3]
+    no_vectors = {"nested": {"key": "c", "filter": {"must": [{"has_vector": ""}]}}}
+    assert matching({"must": [no_vectors]}, payloads, vectors={"": np.ones(5, bool)}) == []
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_parse_builds_immutable_tree() -> None:
+    flt = parse_filter({"must": {"key": "a.b", "match": {"value": 3}}, "should": []})
+    assert flt == Filter(must=(FieldCondition("a.b", match=MatchValue(3)),))
+    assert parse_filter({"must": [{"key": "n", "range": {"gt": 1}}]}).must[0] == FieldCondition(
+        "n", range=Range(gt=1.0)
+    )
+    nested = parse_filter({"must": [{"nested": {"key": "c", "filter": {}}}]}).must[0]
+    assert isinstance(nested, NestedCondition) and nested.filter == Filter()
+    with pytest.raises(AttributeError):
+        flt.must = ()  # type: ignore[misc]
+    assert parse_filter({"must": [{"key": "a", "match": {"value": 1}, "range": None}]}).must
+
+
+GOOD_RING = {
+    "points": [
+        {"lon": 0, "lat": 0},
+        {"lon": 1, "lat": 0},
+        {"lon": 1, "lat": 1},
+        {"lon": 0, "lat": 0},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("flt", "message"),
+    [
+        ([], "expected an object"),
+        ({"must": [1]}, "must be an object"),
+        ({"mus": []}, "unknown field"),
+        ({"must": [{"foo": 1}]}, "unknown condition"),
+        ({"must": [{"key": "a"}]}, "at least one field condition"),
+        ({"must": [{"key": "a", "match": {"value": 1}, "range": {"gt": 1}}]}, "only one"),
+        ({"must": [{"key": "a.", "match": {"value": 1}}]}, "invalid payload key"),
+        ({"must": [{"key": 1, "match": {"value": 1}}]}, "expected a string"),
+        ({"must": [{"key": "a", "match": {"value": 1.5}}]}, "64-bit integer"),
+        ({"must": [{"key": "a", "match": {"value": 2**63}}]}, "64-bit integer"),
+        ({"must": [{"key": "a", "match": {"value": None}}]}, "64-bit integer"),
+        ({"must": [{"key": "a", "match": {"value": 1, "text": "x"}}]}, "exactly one"),
+        ({"must": [{"key": "a", "match": {"fuzzy": "x"}}]}, "unknown field"),
+        ({"must": [{"key": "a", "match": {}}]}, "exactly one"),
+        ({"must": [{"key": "a", "match": {"text": 5}}]}, "expected a string"),
+        ({"must": [{"key": "a", "match": {"any": ["a", 1]}}]}, "only strings or only"),
+        ({"must": [{"key": "a", "match": {"any": [True]}}]}, "only strings or only"),
+        ({"must": [{"key": "a", "match": {"except": "a"}}]}, "expected an array"),
+        ({"must": [{"key": "a", "match": "a"}]}, "expected an object"),
+        ({"must": [{"key": "a", "range": {"gt": "x"}}]}, "not a valid datetime"),
+        ({"must": [{"key": "a", "range": {"gt": 1, "lt": "2020-01-01"}}]}, "all numbers or all"),
+        ({"must": [{"key": "a", "range": {"gt": True}}]}, "all numbers or all"),
+        ({"must": [{"key": "a", "range": {"between": 1}}]}, "unknown field"),
+        ({"must": [{"key": "a", "range": [1, 2]}]}, "expected an object"),
+        (
+            {"must": [{"key": "g", "geo_radius": {"center": {"lon": 0, "lat": 91}, "radius": 1}}]},
+            "latitude",
+        ),
+        (
+            {
+                "must": [
+                    {"key": "g", "geo_radius": {"center": {"lon": -181, "lat": 0}, "radius": 1}}
+                ]
+            },
+            "longitude",
+        ),
+        (
+            {"must": [{"key": "g", "geo_radius": {"center": {"lon": 0}, "radius": 1}}]},
+            "missing required field 'lat'",
+        ),
+        (
+            {"must": [{"key": "g", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": "1"}}]},
+            "finite number",
+        ),
+        ({"must": [{"key": "g", "geo_radius": {"center": {"lon": 0, "lat": 0}}}]}, "radius"),
+        (
+            {"must": [{"key": "g", "geo_bounding_box": {"top_left": {"lon": 0, "lat": 0}}}]},
+            "bottom_right",
+        ),
+        (
+            {
+                "must": [
+                    {"key": "g", "geo_polygon": {"exterior": {"points": GOOD_RING["points"][:3]}}}
+                ]
+            },
+            "at least 4",
+        ),
+        (
+            {
+                "must": [
+                    {
+                        "key": "g",
+                        "geo_polygon": {
+                            "exterior": {"points": [*GOOD_RING["points"][:3], {"lon": 5, "lat": 5}]}
+                        },
+                    }
+                ]
+            },
+            "closed",
+        ),
+        (
+            {
+                "must": [
+                    {
+                        "key": "g",
+                        "geo_polygon": {"exterior": GOOD_RING, "interiors": [{"points": []}]},
+                    }
+                ]
+            },
+            "at least 4",
+        ),
+        ({"must": [{"key": "g", "geo_polygon": {"interiors": []}}]}, "exterior"),
+        ({"must": [{"key": "a", "values_count": {"gt": -1}}]}, "integer in"),
+        ({"must": [{"key": "a", "values_count": {"gt": 1.5}}]}, "integer in"),
+        ({"must": [{"key": "a", "is_empty": "yes"}]}, "boolean"),
+        ({"must": [{"is_empty": "a"}]}, "expected an object"),
+        ({"must": [{"is_empty": {"key": "a."}}]}, "invalid payload key"),
+        ({"must": [{"is_null": {}}]}, "missing required field 'key'"),
+        ({"must": [{"has_id": 1}]}, "array of point ids"),
+        ({"must": [{"has_id": [-1]}]}, "unsigned integer or a UUID"),
+        ({"must": [{"has_id": [2**64]}]}, "unsigned integer or a UUID"),
+        ({"must": [{"has_id": ["not-a-uuid"]}]}, "unsigned integer or a UUID"),
+        ({"must": [{"has_id": [True]}]}, "unsigned integer or a UUID"),
+        ({"must": [{"has_id": [1], "has_vector": ""}]}, "unknown field"),
+        ({"must": [{"has_vector": 1}]}, "expected a string"),
+        ({"must": [{"nested": {"key": "a"}}]}, "missing required field 'filter'"),
+        (
+            {"must": [{"nested": {"key": "a", "filter": {"must": [{"has_id": [1]}]}}}]},
+            "has_id is not allowed",
+        ),
+        (
+            {"must": [{"nested": {"key": "a", "filter": {"should": [{"must": {"has_id": [1]}}]}}}]},
+            "has_id is not allowed",
+        ),
+        ({"must": [{"nested": {"key": "a[", "filter": {}}}]}, "invalid payload key"),
+        ({"min_should": {"conditions": [], "min_count": 0}}, "min_count"),
+        ({"min_should": {"conditions": [], "min_count": True}}, "min_count"),
+        ({"min_should": {"conditions": []}}, "min_count"),
+        ({"min_should": {"conditions": {"has_id": [1]}, "min_count": 1}}, "array of conditions"),
+        ({"must": [{"slice": {"total": 0, "index": 0}}]}, "total"),
+        ({"must": [{"slice": {"total": 2, "index": 2}}]}, "index"),
+    ],
+)
+def test_parse_errors(flt: Any, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        parse_filter(flt)
+
+
+def test_filter_error_is_a_value_error_and_says_where() -> None:
+    with pytest.raises(ValueError, match=r"filter\.must\[1\]\.match\.value"):
+        parse_filter({"must": [{"has_id": [1]}, {"key": "a", "match": {"value": 1.5}}]})
+
+
+# --- property test against local mode ----------------------------------------------------------
+#
+# Payloads are random JSON; filters are random too, but their operands (keys, match values,
+# numbers, geo points) are drawn from what the payloads hold, so most conditions match some
+# points and not others.
+
+KEYS = ["a", "b", "c", "d"]
+WORDS = ["hello world", "x", "Hello, World!", "foo_bar baz", "Straße groß", "world hello", ""]
+DATES = [
+    "2020-01-01T00:00:00Z",
+    "2020-01-01 00:00:00",
+    "2020-01-01",
+    "2020-01-01T01:30:00+01:00",
+    "2020-01-01T01:30:00+0100",
+    "2020-01-01T01:30:00+01",
+    "2019-12-31T23:59:59.999999z",
+    "2020-01-01t00:00:00.5",
+    "2020-01-02 12:00",
+    "2020-01-01T00:00:00 UTC",
+    "2020-01-01T00:00:00.123456789+00:00",
+    "2020-13-01",
+    "2020-01-01T00:00Z",
+]
+DATE_BOUNDS = [
+    "2019-12-31T23:00:00Z",
+    "2020-01-01T00:00:00Z",
+    "2020-01-01T00:30:00+01:00",
+    "2020-01-01T00:00:00.5Z",
+    "2020-01-01",
+    "2020-01-02T00:00:00",
+]
+EXTRA_PATHS = ["a", "a.b", "a[]", "a[].b", "a[0]", "b.c", '"a"', "zz"]
+VECTOR_NAMES = ["", "v", "missing"]
+POINT_IDS: list[int | str] = [
+    *range(1, 12),
+    2**63,
+    "5c56c793-69f3-4fbf-87e6-c4bf54c28c26",
+    "00000000-0000-0000-0000-000000000001",
+    "b2d7d3a4-5d33-4b6f-9d2b-3f2e2d1c0b0a",
+    "ffffffff-0000-0000-0000-000000000000",
+]
+ID_SPELLINGS: list[int | str] = [
+    1,
+    3,
+    4,
+    7,
+    10,
+    99,
+    2**63,
+    "5C56C793-69F3-4FBF-87E6-C4BF54C28C26",
+    "00000000000000000000000000000001",
+    "{b2d7d3a4-5d33-4b6f-9d2b-3f2e2d1c0b0a}",
+    "urn:uuid:ffffffff-0000-0000-0000-000000000000",
+]
+
+small_ints = st.integers(0, 3)
+coords = st.sampled_from([0, 1, -1, 0.5, 1.0]) | st.floats(-2, 2, allow_nan=False)
+geo_points = st.builds(lambda lon, lat: {"lon": lon, "lat": lat}, coords, coords)
+scalars = st.one_of(
+    small_ints,
+    st.sampled_from([0.5, 1.0, -2.5, 2.0]),
+    st.sampled_from(WORDS),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(DATES),
+    geo_points,
+    st.sampled_from([{"lon": "1", "lat": 1}, {"lat": 1}, {"lon": True, "lat": 0}]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+payload_st = st.one_of(
+    st.dictionaries(st.sampled_from(KEYS), json_values, min_size=1, max_size=4),
+    st.none(),
+)
+payload_lists = st.lists(payload_st, min_size=4, max_size=len(POINT_IDS))
+
+
+@dataclass
+class Paths:
+    """Paths seen in payloads (or inside array elements), overall and by the kind they hold."""
+
+    all: set[str] = field(default_factory=lambda: set(EXTRA_PATHS))
+    typed: dict[str, set[str]] = field(default_factory=dict)
+    object_arrays: set[str] = field(default_factory=set)
+
+    def add(self, kind: str, path: str) -> None:
+        if path:
+            self.typed.setdefault(kind, set()).add(path)
+
+
+@dataclass
+class Pool:
+    """What the payloads hold: paths from the root and from array elements, and leaf values."""
+
+    root: Paths = field(default_factory=Paths)
+    inner: Paths = field(default_factory=Paths)
+    words: set[str] = field(default_factory=lambda: {"hello world"})
+    ints: set[int] = field(default_factory=lambda: {0, 1})
+    numbers: set[float] = field(default_factory=lambda: {0.5})
+    geo: set[tuple[float, float]] = field(default_factory=lambda: {(0.0, 0.0)})
+
+    def walk(self, value: Any, path: str, view: Paths) -> None:
+        if isinstance(value, dict):
+            lon, lat = value.get("lon"), value.get("lat")
+            if type(lon) in (int, float) and type(lat) in (int, float):
+                self.geo.add((float(lon), float(lat)))  # type: ignore[arg-type]
+                view.add("geo", path)
+            for key, item in value.items():
+                sub = f"{path}.{key}" if path else key
+                view.all.add(sub)
+                self.walk(item, sub, view)
+        elif isinstance(value, list):
+            if path:
+                view.all.update({f"{path}[]", f"{path}[0]"})
+            for item in value:
+                self.walk(item, f"{path}[]", view)
+                if isinstance(item, dict):
+                    view.object_arrays.add(path)
+                    self.walk(item, "", self.inner)  # what a nested filter sees
+                else:
+                    self.walk(item, path, view)  # leaf arrays are flattened under their key
+        else:
+            if isinstance(value, str):
+                self.words.add(value)
+                view.add("date" if value in DATES else "string", path)
+            elif isinstance(value, bool) or value is None:
+                view.add("other", path)
+            elif isinstance(value, int):
+                self.ints.add(value)
+                view.add("number", path)
+            elif isinstance(value, float):
+                self.numbers.add(value)
+                view.add("number", path)
+
+    @staticmethod
+    def of(payloads: list[dict[str, Any] | None]) -> Pool:
+        pool = Pool()
+        for payload in payloads:
+            if payload:
+                pool.walk(payload, "", pool.root)
+        return pool
+
+
+def _pick(values: Iterable[Any]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(sorted(values, key=repr))
+
+
+def _drop_none(**clauses: Any) -> dict[str, Any]:
+    return {name: value for name, value in clauses.items() if value is not None}
+
+
+def _ring(points: list[tuple[float, float]]) -> dict[str, Any]:
+    closed = [*points, points[0]]
+    return {"points": [{"lon": lon, "lat": lat} for lon, lat in closed]}
+
+
+def _bounds(values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), values, max_size=3)
+
+
+class FilterStrategies:
+    """Random filter JSON whose keys and operands come from a ``Pool``."""
+
+    def __init__(self, pool: Pool, view: Paths | None = None) -> None:
+        self.pool = pool
+        self.view = view if view is not None else pool.root
+        self.any_key = _pick(self.view.all)
+        words = _pick(pool.words)
+        ints = _pick(pool.ints)
+        tokens = {t for w in pool.words for t in w.replace(",", " ").split()} | {"", "zz"}
+        self.matches = st.one_of(
+            st.builds(lambda v: {"value": v}, words | ints | st.booleans()),
+            st.builds(lambda v: {"any": v}, st.lists(words, max_size=3, unique=True)),
+            st.builds(lambda v: {"any": v}, st.lists(ints, max_size=3, unique=True)),
+            st.builds(lambda v: {"except": v}, st.lists(words, max_size=3, unique=True)),
+            st.builds(lambda v: {"except": v}, st.lists(ints, max_size=3, unique=True)),
+            st.builds(lambda v: {"text": " ".join(v)}, st.lists(_pick(tokens), max_size=2)),
+            st.builds(lambda v: {"text_any": " ".join(v)}, st.lists(_pick(tokens), max_size=2)),
+            st.builds(lambda v: {"phrase": " ".join(v)}, st.lists(_pick(tokens), max_size=2)),
+            st.builds(lambda w, n: {"prefix": w[:n]}, words, st.integers(0, 4)),
+        )
+        numbers = _pick(pool.numbers | pool.ints) | st.sampled_from([-1, 1.5])
+        self.number_ranges = _bounds(numbers)
+        self.date_ranges = _bounds(st.sampled_from(DATE_BOUNDS)).filter(bool)
+        centers = _pick(pool.geo)
+        self.circles = st.builds(
+            lambda c, r: {"center": {"lon": c[0], "lat": c[1]}, "radius": r},
+            centers,
+            st.sampled_from([1.0, 60_000.0, 150_000.0, 0.0, 1e6]),
+        )
+        offsets = st.sampled_from([0.5, 1.0, 0.0, 2.0, 0.25])
+        self.boxes = st.builds(
+            lambda c, w, e, s, n, wrap: {
+                "top_left": {"lon": 179.0 if wrap else c[0] - w, "lat": c[1] + n},
+                "bottom_right": {"lon": c[0] + e, "lat": c[1] - s},
+            },
+            centers,
+            offsets,
+            offsets,
+            offsets,
+            offsets,
+            st.booleans(),
+        )
+        signed = offsets | offsets.map(lambda o: -o)
+        deltas = st.lists(st.tuples(signed, signed), min_size=3, max_size=5)
+
+        def around(c: tuple[float, float], ds: list[tuple[float, float]]) -> dict[str, Any]:
+            return _ring([(c[0] + dx, c[1] + dy) for dx, dy in ds])
+
+        self.polygons = st.builds(
+            lambda c, ext, holes: {
+                "exterior": around(c, ext),
+                "interiors": [around(c, h) for h in holes],
+            },
+            centers,
+            deltas,
+            st.lists(deltas, max_size=1),
+        )
+        arrays = self.view.object_arrays | {"a"}
+        self.array_keys = _pick(arrays | {f"{p}[]" for p in arrays})
+
+    def keys(self, *kinds: str) -> st.SearchStrategy[str]:
+        """Paths holding one of ``kinds`` (tried first), or any path."""
+        typed = set().union(*(self.view.typed.get(kind, set()) for kind in kinds))
+        return _pick(typed) | self.any_key if typed else self.any_key
+
+    def field_conditions(self) -> st.SearchStrategy[dict[str, Any]]:
+        def keyed(
+            keys: st.SearchStrategy[str], check: str, spec: st.SearchStrategy[Any]
+        ) -> st.SearchStrategy[dict]:
+            return st.builds(lambda k, v: {"key": k, check: v}, keys, spec)
+
+        return st.one_of(
+            keyed(self.keys("string", "number", "date"), "match", self.matches),
+            keyed(self.keys("number"), "range", self.number_ranges),
+            keyed(self.keys("date"), "range", self.date_ranges),
+            keyed(self.keys("geo"), "geo_bounding_box", self.boxes),
+            keyed(self.keys("geo"), "geo_radius", self.circles),
+            keyed(self.keys("geo"), "geo_polygon", self.polygons),
+            keyed(self.any_key, "values_count", _bounds(small_ints)),
+            keyed(self.keys("other"), "is_empty", st.booleans()),
+            keyed(self.keys("other"), "is_null", st.booleans()),
+            st.builds(lambda k: {"is_empty": {"key": k}}, self.keys("other")),
+            st.builds(lambda k: {"is_null": {"key": k}}, self.keys("other")),
+        )
+
+    def conditions(self, depth: int, nested: bool) -> st.SearchStrategy[dict[str, Any]]:
+        """One condition; inside nested filters there are no has_id conditions."""
+        options = [
+            self.field_conditions(),
+            st.builds(lambda n: {"has_vector": n}, st.sampled_from(VECTOR_NAMES)),
+            st.builds(
+                lambda t, i: {"slice": {"total": t, "index": i % t}},
+                st.integers(1, 3),
+                st.integers(0, 2),
+            ),
+        ]
+        if not nested:
+            ids = st.lists(st.sampled_from(ID_SPELLINGS), min_size=1, max_size=6)
+            options.append(st.builds(lambda ids: {"has_id": ids}, ids))
+        if depth > 0:
+            options.append(self.filters(depth - 1, nested))
+            options.append(
+                st.builds(
+                    lambda k, f: {"nested": {"key": k, "filter": f}},
+                    self.array_keys,
+                    FilterStrategies(self.pool, self.pool.inner).filters(depth - 1, True),
+                )
+            )
+        return st.one_of(*options)
+
+    def filters(self, depth: int, nested: bool) -> st.SearchStrategy[dict[str, Any]]:
+        """A filter; clauses are mostly absent or short so that results stay mixed."""
+        cond = self.conditions(depth, nested)
+        clause = st.one_of(st.none(), st.none(), cond, st.lists(cond, max_size=2))
+        min_should = st.one_of(
+            st.none(),
+            st.none(),
+            st.none(),
+            st.builds(
+                lambda cs, k: {"conditions": cs, "min_count": k},
+                st.lists(cond, max_size=3),
+                st.integers(1, 2),
+            ),
+        )
+        return st.builds(
+            lambda must, should, must_not, ms: _drop_none(
+                must=must, should=should, must_not=must_not, min_should=ms
+            ),
+            clause,
+            clause,
+            clause,
+            min_should,
+        )
+
+
+def _local_mask(
+    flt: dict[str, Any], payloads: list[dict | None], vectors: dict[str, np.ndarray]
+) -> np.ndarray:
+    model = models.Filter.model_validate(flt)
+    validate_filter(model)
+    return calculate_payload_mask(
+        payloads=[p if p is not None else {} for p in payloads],
+        payload_filter=model,
+        ids_inv=POINT_IDS[: len(payloads)],
+        deleted_per_vector={name: ~mask for name, mask in vectors.items()},
+    )
+
+
+def _check_against_local(
+    payloads: list[dict[str, Any] | None], flt: dict[str, Any], data: st.DataObject
+) -> np.ndarray:
+    n = len(payloads)
+    vectors = {
+        name: np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        for name in ("", "v")
+    }
+    ctx = Ctx(payloads, ids=POINT_IDS[:n], vectors=vectors)
+    ours = parse_filter(flt).mask(ctx)
+    theirs = _local_mask(flt, payloads, vectors)
+    assert ours.tolist() == theirs.tolist(), flt
+    return ours
+
+
+@settings(max_examples=500, deadline=None)
+@given(payload_lists, st.data())
+def test_single_condition_agrees_with_local_mode(
+    payloads: list[dict[str, Any] | None], data: st.DataObject
+) -> None:
+    condition = data.draw(FilterStrategies(Pool.of(payloads)).conditions(1, False))
+    _check_against_local(payloads, {"must": condition}, data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload_lists, st.data())
+def test_mask_agrees_with_local_mode(
+    payloads: list[dict[str, Any] | None], data: st.DataObject
+) -> None:
+    flt = data.draw(FilterStrategies(Pool.of(payloads)).filters(2, False))
+    _check_against_local(payloads, flt, data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload_lists, st.data())
+def test_mask_agrees_with_payload_only_evaluation(
+    payloads: list[dict[str, Any] | None], data: st.DataObject
+) -> None:
+    flt = data.draw(FilterStrategies(Pool.of(payloads)).filters(2, True))
+    parsed = parse_filter(flt)
+    ctx = Ctx(payloads, ids=POINT_IDS[: len(payloads)])
+    expected = [parsed.matches_payload(p) for p in payloads]
+    # has_vector / slice never match a lone payload: only compare filters free of them
+    if "has_vector" not in repr(flt) and "slice" not in repr(flt):
+        assert parsed.mask(ctx).tolist() == expected
+
+
+# --- end to end against a local-mode collection ------------------------------------------------
+
+
+def test_against_local_collection_scroll() -> None:
+    payloads: list[dict[str, Any]] = [
+        {"city": "Berlin", "n": 1, "tags": ["a", "b"], "loc": {"lon": 13.4, "lat": 52.5}},
+        {"city": "London", "n": 2.5, "tags": [], "d": "2024-05-01T10:00:00Z"},
+        {"city": ["Paris", "Lyon"], "n": None, "items": [{"k": 1, "v": "x"}, {"k": 2, "v": "y"}]},
+        {"d": "2024-05-01 12:00:00+01:00", "items": [{"k": 1, "v": "y"}]},
+        {},
+    ]
+    client = QdrantClient(":memory:")
+    client.create_collection(
+        "c",
+        vectors_config={"": models.VectorParams(size=2, distance=models.Distance.DOT)},
+    )
+    client.upsert(
+        "c",
+        [
+            models.PointStruct(id=i + 1, vector=[1.0, 0.0], payload=p)
+            for i, p in enumerate(payloads)
+        ],
+    )
+    cases: list[dict[str, Any]] = [
+        {"must": [{"key": "city", "match": {"any": ["Paris", "Berlin"]}}]},
+        {"must_not": [{"is_empty": {"key": "tags"}}]},
+        {"should": [{"key": "n", "range": {"gte": 2}}, {"has_id": [5]}]},
+        {"must": [{"key": "d", "range": {"gt": "2024-05-01T10:30:00Z"}}]},
+        {
+            "must": [
+                {
+                    "nested": {
+                        "key": "items",
+                        "filter": {
+                            "must": [
+                                {"key": "k", "match": {"value": 1}},
+                                {"key": "v", "match": {"value": "y"}},
+                            ]
+                        },
+                    }
+                }
+            ]
+        },
+        {
+            "must": [
+                {
+                    "key": "loc",
+                    "geo_radius": {"center": {"lon": 13.0, "lat": 52.0}, "radius": 100000},
+                }
+            ]
+        },
+        {
+            "min_should": {
+                "conditions": [
+                    {"has_vector": ""},
+                    {"key": "n", "is_null": True},
+                    {"has_id": [3, 4]},
+                ],
+                "min_count": 2,
+            }
+        },
+        {"must": [{"key": "items[].k", "values_count": {"gte": 2}}]},
+    ]
+    for flt in cases:
+        records, _ = client.scroll("c", scroll_filter=models.Filter.model_validate(flt), limit=100)
+        expected = sorted(int(r.id) for r in records)
+        ctx = Ctx(list(payloads), ids=[1, 2, 3, 4, 5], vectors={"": np.ones(5, dtype=bool)})
+        got = [i + 1 for i in np.flatnonzero(parse_filter(flt).mask(ctx)).tolist()]
+        assert got == expected, flt
