@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 UNNAMED = ""
 """Internal name of the default (unnamed) dense vector."""
@@ -43,42 +43,42 @@ class Model(BaseModel):
 
 
 class HnswConfig(Model):
-    m: int = Field(16, ge=0)
-    ef_construct: int = Field(100, ge=4)
-    full_scan_threshold: int = Field(10000, ge=0)
-    max_indexing_threads: int = Field(0, ge=0)
-    on_disk: bool = False
-    payload_m: int | None = Field(None, ge=0)
+    m: StrictInt = Field(16, ge=0)
+    ef_construct: StrictInt = Field(100, ge=4)
+    full_scan_threshold: StrictInt = Field(10000, ge=0)
+    max_indexing_threads: StrictInt = Field(0, ge=0)
+    on_disk: StrictBool = False
+    payload_m: StrictInt | None = Field(None, ge=0)
 
 
 class HnswConfigDiff(Model):
-    m: int | None = Field(None, ge=0)
-    ef_construct: int | None = Field(None, ge=4)
-    full_scan_threshold: int | None = Field(None, ge=0)
-    max_indexing_threads: int | None = Field(None, ge=0)
-    on_disk: bool | None = None
-    payload_m: int | None = Field(None, ge=0)
+    m: StrictInt | None = Field(None, ge=0)
+    ef_construct: StrictInt | None = Field(None, ge=4)
+    full_scan_threshold: StrictInt | None = Field(None, ge=0)
+    max_indexing_threads: StrictInt | None = Field(None, ge=0)
+    on_disk: StrictBool | None = None
+    payload_m: StrictInt | None = Field(None, ge=0)
 
 
 class OptimizersConfig(Model):
     deleted_threshold: float = Field(0.2, ge=0, le=1)
-    vacuum_min_vector_number: int = Field(1000, ge=0)
-    default_segment_number: int = Field(0, ge=0)
-    max_segment_size: int | None = Field(None, ge=1)
-    memmap_threshold: int | None = Field(None, ge=0)
-    indexing_threshold: int | None = Field(10000, ge=0)
-    flush_interval_sec: int = Field(5, ge=0)
-    max_optimization_threads: int | None = Field(None, ge=0)
+    vacuum_min_vector_number: StrictInt = Field(1000, ge=0)
+    default_segment_number: StrictInt = Field(0, ge=0)
+    max_segment_size: StrictInt | None = Field(None, ge=1)
+    memmap_threshold: StrictInt | None = Field(None, ge=0)
+    indexing_threshold: StrictInt | None = Field(10000, ge=0)
+    flush_interval_sec: StrictInt = Field(5, ge=0)
+    max_optimization_threads: StrictInt | None = Field(None, ge=0)
 
 
 class OptimizersConfigDiff(Model):
     deleted_threshold: float | None = Field(None, ge=0, le=1)
-    vacuum_min_vector_number: int | None = Field(None, ge=0)
-    default_segment_number: int | None = Field(None, ge=0)
-    max_segment_size: int | None = Field(None, ge=1)
-    memmap_threshold: int | None = Field(None, ge=0)
-    indexing_threshold: int | None = Field(None, ge=0)
-    flush_interval_sec: int | None = Field(None, ge=0)
+    vacuum_min_vector_number: StrictInt | None = Field(None, ge=0)
+    default_segment_number: StrictInt | None = Field(None, ge=0)
+    max_segment_size: StrictInt | None = Field(None, ge=1)
+    memmap_threshold: StrictInt | None = Field(None, ge=0)
+    indexing_threshold: StrictInt | None = Field(None, ge=0)
+    flush_interval_sec: StrictInt | None = Field(None, ge=0)
     max_optimization_threads: int | str | None = None
 
     @field_validator("max_optimization_threads")
@@ -94,13 +94,13 @@ class OptimizersConfigDiff(Model):
 
 
 class WalConfig(Model):
-    wal_capacity_mb: int = Field(32, ge=1)
-    wal_segments_ahead: int = Field(0, ge=0)
+    wal_capacity_mb: StrictInt = Field(32, ge=1)
+    wal_segments_ahead: StrictInt = Field(0, ge=0)
 
 
 class WalConfigDiff(Model):
-    wal_capacity_mb: int | None = Field(None, ge=1)
-    wal_segments_ahead: int | None = Field(None, ge=0)
+    wal_capacity_mb: StrictInt | None = Field(None, ge=1)
+    wal_segments_ahead: StrictInt | None = Field(None, ge=0)
 
 
 class MultiVectorConfig(Model):
@@ -117,11 +117,11 @@ class MultiVectorConfig(Model):
 class VectorParams(Model):
     """One named dense vector (or multivector) as configured at creation."""
 
-    size: int = Field(ge=1, le=65536)
+    size: StrictInt = Field(ge=1, le=65536)
     distance: Distance
     hnsw_config: HnswConfigDiff | None = None
     quantization_config: dict[str, Any] | None = None
-    on_disk: bool | None = None
+    on_disk: StrictBool | None = None
     datatype: Datatype | None = None
     multivector_config: MultiVectorConfig | None = None
 
@@ -129,12 +129,12 @@ class VectorParams(Model):
 class VectorParamsDiff(Model):
     hnsw_config: HnswConfigDiff | None = None
     quantization_config: dict[str, Any] | None = None
-    on_disk: bool | None = None
+    on_disk: StrictBool | None = None
 
 
 class SparseIndexParams(Model):
-    full_scan_threshold: int | None = Field(None, ge=0)
-    on_disk: bool | None = None
+    full_scan_threshold: StrictInt | None = Field(None, ge=0)
+    on_disk: StrictBool | None = None
     datatype: Datatype | None = None
 
 
@@ -162,12 +162,12 @@ class CollectionConfig(Model):
     """Everything persisted about a collection except its data."""
 
     vectors: dict[str, VectorParams] = Field(default_factory=dict)
-    vectors_unnamed: bool = False
+    vectors_unnamed: StrictBool = False
     sparse_vectors: dict[str, SparseVectorParams] = Field(default_factory=dict)
-    shard_number: int = 1
-    replication_factor: int = 1
-    write_consistency_factor: int = 1
-    on_disk_payload: bool = True
+    shard_number: StrictInt = 1
+    replication_factor: StrictInt = 1
+    write_consistency_factor: StrictInt = 1
+    on_disk_payload: StrictBool = True
     hnsw_config: HnswConfig = Field(default_factory=HnswConfig)
     optimizer_config: OptimizersConfig = Field(default_factory=OptimizersConfig)
     wal_config: WalConfig = Field(default_factory=WalConfig)
@@ -223,10 +223,10 @@ class CreateCollection(Model):
     """Body of ``PUT /collections/{name}``."""
 
     vectors: VectorParams | dict[str, VectorParams] | None = None
-    shard_number: int | None = Field(None, ge=1)
-    replication_factor: int | None = Field(None, ge=1)
-    write_consistency_factor: int | None = Field(None, ge=1)
-    on_disk_payload: bool | None = None
+    shard_number: StrictInt | None = Field(None, ge=1)
+    replication_factor: StrictInt | None = Field(None, ge=1)
+    write_consistency_factor: StrictInt | None = Field(None, ge=1)
+    on_disk_payload: StrictBool | None = None
     hnsw_config: HnswConfigDiff | None = None
     wal_config: WalConfigDiff | None = None
     optimizers_config: OptimizersConfigDiff | None = None
@@ -263,9 +263,9 @@ class CreateCollection(Model):
 
 
 class CollectionParamsDiff(Model):
-    replication_factor: int | None = Field(None, ge=1)
-    write_consistency_factor: int | None = Field(None, ge=1)
-    on_disk_payload: bool | None = None
+    replication_factor: StrictInt | None = Field(None, ge=1)
+    write_consistency_factor: StrictInt | None = Field(None, ge=1)
+    on_disk_payload: StrictBool | None = None
 
 
 class UpdateCollection(Model):

@@ -232,13 +232,13 @@ class Collection:
         next_id = page[limit][1].ids.ids[page[limit][2]] if len(page) > limit else None
         return points, next_id
 
-    def vector_of_point(self, pid: PointId, name: str) -> np.ndarray:
-        """The stored vector ``name`` of a point, for query by id."""
+    def stored_vector(self, pid: PointId, name: str) -> Any:
+        """A point's vector ``name`` as stored (JSON form), for query by id."""
         found = self.holder.locate(pid)
         if found is None:
             raise NotFound(f"No point with id {pid} found")
         seg, off = found
-        store = seg.vectors[name]
-        if not store.present[off]:
+        value = seg.vector_of(off, name)
+        if value is None:
             raise BadRequest(f"Wrong input: point {pid} has no vector `{name}`")
-        return store.data[off].copy()
+        return value

@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import UNNAMED, CollectionConfig
+from collection.config import UNNAMED, CollectionConfig, Datatype
 from collection.errors import BadRequest, HeronError, NotFound
 from segments.filters import FilterError, parse_filter
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
+from segments.vectors import kind_of
+from segments.vectors.multi import validate_multi
+from segments.vectors.sparse import validate_sparse
 
 Record = dict[str, Any]
 Check = Callable[[SegmentHolder], HeronError | None]
@@ -45,7 +48,7 @@ def check_filter(value: Any) -> Any:
 def vector_name(config: CollectionConfig, name: str | None) -> str:
     """Map a request's vector name (``None`` or "" = the default vector) to the internal one."""
     key = name or UNNAMED
-    if key not in config.vectors:
+    if key not in config.vectors and key not in config.sparse_vectors:
         if key == UNNAMED:
             raise BadRequest("Wrong input: Vector with name `` is not configured in this collection")
         raise BadRequest(f"Wrong input: Not existing vector name error: {key}")
@@ -53,31 +56,71 @@ def vector_name(config: CollectionConfig, name: str | None) -> str:
 
 
 def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
-    """Check one dense vector against its config: a flat list of finite numbers of the size."""
+    """Check one dense vector against its config: a flat list of finite numbers of the size
+    (whole numbers in 0..255 for uint8)."""
     params = config.vectors[name]
     arr = np.asarray(value) if isinstance(value, list) else None
-    if arr is None or arr.ndim != 1 or (arr.dtype.kind not in "iuf" and len(arr)):
+    if (
+        arr is None
+        or arr.ndim != 1
+        or (arr.dtype.kind not in "iuf" and len(arr))
+        or any(x is True or x is False for x in value)
+    ):
         raise BadRequest(f"Wrong input: vector `{name}` must be a list of numbers")
     if len(arr) != params.size:
         raise BadRequest(
             f"Wrong input: Vector dimension error: expected dim: {params.size}, got {len(arr)}"
         )
+    _check_datatype(name, arr, params.datatype)
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise BadRequest(f"Wrong input: vector `{name}` holds NaN or infinite values")
     return arr
 
 
-def named_vectors(config: CollectionConfig, value: Any) -> dict[str, np.ndarray]:
-    """A point's vectors as {internal name: list}; a bare list is the default vector."""
-    if isinstance(value, list):
-        return {UNNAMED: dense_vector(config, vector_name(config, None), value)}
+def _check_datatype(name: str, arr: np.ndarray, datatype: Datatype | None) -> None:
+    if datatype is Datatype.UINT8 and arr.size:
+        wide = arr.astype(np.float64)
+        if not (np.isfinite(wide).all() and (wide == np.round(wide)).all()
+                and wide.min() >= 0 and wide.max() <= 255):
+            raise BadRequest(
+                f"Wrong input: vector `{name}` is uint8: values must be whole numbers in 0..255"
+            )
+
+
+def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
+    """Check a vector of any kind against what ``name`` is configured as."""
+    kind = kind_of(config, name)
+    shown = name or "default"
+    try:
+        if kind == "sparse":
+            if not isinstance(value, dict):
+                raise ValueError(f"vector `{shown}` is sparse: expected {{indices, values}}")
+            indices, values = validate_sparse(value)
+            return {"indices": indices, "values": values}
+        if kind == "multi":
+            if not (isinstance(value, list) and value and isinstance(value[0], list)):
+                if isinstance(value, list) and not value:
+                    raise ValueError(f"multivector `{shown}` must not be empty")
+                raise ValueError(f"vector `{shown}` is a multivector: expected a list of vectors")
+            rows = validate_multi(value, config.vectors[name].size)
+            _check_datatype(name, rows, config.vectors[name].datatype)
+            return rows
+    except ValueError as exc:
+        msg = str(exc)
+        raise BadRequest(msg if msg.startswith("Wrong input") else f"Wrong input: {msg}") from None
     if isinstance(value, dict):
-        out = {}
-        for name, vec in value.items():
-            key = vector_name(config, name)
-            out[key] = dense_vector(config, key, vec)
-        return out
+        raise BadRequest(f"Wrong input: vector `{shown}` is dense: expected a list of numbers")
+    return dense_vector(config, name, value)
+
+
+def named_vectors(config: CollectionConfig, value: Any) -> dict[str, Any]:
+    """A point's vectors as {internal name: checked value}; a bare list is the default."""
+    if isinstance(value, list):
+        return {UNNAMED: one_vector(config, vector_name(config, None), value)}
+    if isinstance(value, dict):
+        return {vector_name(config, n): one_vector(config, vector_name(config, n), v)
+                for n, v in value.items()}
     raise BadRequest("Wrong input: vector must be a list of numbers or an object of named vectors")
 
 
@@ -139,12 +182,12 @@ def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[
             raise BadRequest(f"Wrong input: batch vectors `{name or ''}` must have one per id")
     points = []
     for i, raw_id in enumerate(ids):
-        vec: dict[str, np.ndarray] = {}
+        vec: dict[str, Any] = {}
         for name, column in per_name.items():
             if column[i] is None:
                 continue
             key = vector_name(config, name)
-            vec[key] = dense_vector(config, key, column[i])
+            vec[key] = one_vector(config, key, column[i])
         points.append(
             {
                 "id": point_id(raw_id),

@@ -8,6 +8,7 @@ from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest
 from segments.appendable import AppendableSegment
 from segments.payload_path import select
+from segments.vectors import all_names
 
 
 def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
@@ -16,7 +17,7 @@ def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
         return bool(with_vector)
     if isinstance(with_vector, list) and all(isinstance(n, str) for n in with_vector):
         for name in with_vector:
-            if (name or UNNAMED) not in config.vectors:
+            if (name or UNNAMED) not in config.vectors and name not in config.sparse_vectors:
                 raise BadRequest(f"Wrong input: Not existing vector name error: {name}")
         return with_vector
     raise BadRequest("Format error in JSON body: with_vector must be a boolean or a list of names")
@@ -48,7 +49,7 @@ def vectors_json(
     """A point's vectors as Qdrant answers them (a bare list for the unnamed default)."""
     if with_vector is False:
         return None
-    names = list(config.vectors) if with_vector is True else [n or UNNAMED for n in with_vector]
+    names = all_names(config) if with_vector is True else [n or UNNAMED for n in with_vector]
     out = {}
     for name in names:
         vec = seg.vector_of(offset, name)

@@ -16,7 +16,8 @@ import numpy as np
 from collection.config import CollectionConfig
 from segments.id_tracker import IdTracker
 from segments.ids import PointId
-from segments.vectors.dense import DenseVectors, score
+from segments.vectors import VectorStorage, all_names, make_storage, restore_storage
+from segments.vectors.sparse import mask_of
 
 Payload = dict[str, Any]
 
@@ -29,17 +30,6 @@ class SearchHits:
     offsets: np.ndarray
 
 
-def top_k(scores: np.ndarray, k: int, higher_is_better: bool) -> np.ndarray:
-    """Indices of the best ``k`` scores, best first (stable for equal scores)."""
-    if k <= 0 or len(scores) == 0:
-        return np.zeros(0, dtype=np.int64)
-    key = -scores if higher_is_better else scores
-    if k < len(scores):
-        part = np.argpartition(key, k - 1)[:k]
-        return part[np.argsort(key[part], kind="stable")]
-    return np.argsort(key, kind="stable")
-
-
 class AppendableSegment:
     """A segment that takes writes; searched exactly."""
 
@@ -48,8 +38,8 @@ class AppendableSegment:
     def __init__(self, seg_id: int, config: CollectionConfig) -> None:
         self.seg_id = seg_id
         self.ids = IdTracker()
-        self.vectors: dict[str, DenseVectors] = {
-            name: DenseVectors(p.size, p.distance) for name, p in config.vectors.items()
+        self.vectors: dict[str, VectorStorage] = {
+            name: make_storage(config, name) for name in all_names(config)
         }
         self._payloads: list[Payload | None] = []
         self.version = 0
@@ -70,7 +60,7 @@ class AppendableSegment:
         store = self.vectors.get(name)
         if store is None:
             return None
-        return store.present[: self.size].copy()
+        return mask_of(store.present, self.size)
 
     # --- reads ------------------------------------------------------------------------------
     @property
@@ -94,23 +84,14 @@ class AppendableSegment:
         store = self.vectors.get(name)
         return None if store is None else store.get(offset)
 
-    def search(
-        self, name: str, query: np.ndarray, candidates: np.ndarray, top: int
-    ) -> SearchHits:
+    def search(self, name: str, query: Any, candidates: np.ndarray, top: int) -> SearchHits:
         """Exact top-``top`` over ``candidates`` (a bool mask of offsets) for vector ``name``."""
         store = self.vectors[name]
-        n = min(len(candidates), len(store.present))
-        mask = candidates[:n] & store.present[:n]
-        offsets = np.flatnonzero(mask)
-        if len(offsets) == 0:
-            return SearchHits(np.zeros(0, dtype=np.float32), offsets)
-        if len(offsets) * 2 > n:
-            # most rows qualify: score them all in place (no gather copy), then pick
-            scores = score(store.data[:n], query, store.distance)[offsets]
+        if isinstance(query, tuple):
+            scores, offsets = store.search(query[0], query[1], candidates, top)  # type: ignore[call-arg]
         else:
-            scores = score(store.data[offsets], query, store.distance)
-        best = top_k(scores, top, store.distance.higher_is_better)
-        return SearchHits(scores[best], offsets[best])
+            scores, offsets = store.search(query, candidates, top)  # type: ignore[call-arg]
+        return SearchHits(scores, offsets)
 
     # --- writes (the actor's only) ----------------------------------------------------------
     def _touch(self, op_num: int, offsets: np.ndarray) -> None:
@@ -122,10 +103,11 @@ class AppendableSegment:
         self,
         op_num: int,
         pids: list[PointId],
-        vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+        vectors: dict[str, tuple[list[Any], np.ndarray]],
         payloads: list[Payload | None],
     ) -> None:
-        """Insert or replace whole points; ``vectors[name] = (rows, has)`` aligned with ``pids``."""
+        """Insert or replace whole points; ``vectors[name] = (items, has)``: the items of the
+        points that have that vector (in order) and a mask aligned with ``pids``."""
         offsets, _ = self.ids.assign(pids)
         size = self.ids.size
         while len(self._payloads) < size:
@@ -134,16 +116,13 @@ class AppendableSegment:
             self._payloads[off] = payload
         for name, store in self.vectors.items():
             store.ensure_capacity(size)
-            rows_has = vectors.get(name)
-            if rows_has is None:
+            items_has = vectors.get(name)
+            if items_has is None:
                 store.remove(offsets)
                 continue
-            rows, has = rows_has
-            if has.all():
-                store.put(offsets, rows)
-            else:
-                store.put(offsets[has], rows[has])
-                store.remove(offsets[~has])
+            items, has = items_has
+            store.remove(offsets[~has])
+            store.put(offsets[has], items)
         self._touch(op_num, offsets)
 
     def delete(self, op_num: int, offsets: np.ndarray) -> None:
@@ -161,8 +140,8 @@ class AppendableSegment:
             self._payloads[off] = payload
         self._touch(op_num, offsets)
 
-    def put_vectors(self, op_num: int, offsets: np.ndarray, name: str, rows: np.ndarray) -> None:
-        self.vectors[name].put(offsets, rows)
+    def put_vectors(self, op_num: int, offsets: np.ndarray, name: str, items: list[Any]) -> None:
+        self.vectors[name].put(offsets, items)
         self._touch(op_num, offsets)
 
     def delete_vectors(self, op_num: int, offsets: np.ndarray, names: list[str]) -> None:
@@ -181,10 +160,7 @@ class AppendableSegment:
             "versions": self.ids.versions[:size].copy(),
             "deleted": self.ids.deleted[:size].copy(),
             "payloads": list(self._payloads[:size]),
-            "vectors": {
-                name: (store.data[:size].copy(), store.present[:size].copy())
-                for name, store in self.vectors.items()
-            },
+            "vectors": {name: store.snapshot(size) for name, store in self.vectors.items()},
         }
 
     @classmethod
@@ -195,14 +171,13 @@ class AppendableSegment:
         seg.ids.restore(state["ids"], state["versions"], state["deleted"])
         seg._payloads = list(state["payloads"])
         size = seg.size
-        for name, store in seg.vectors.items():
-            store.ensure_capacity(size)
+        for name in seg.vectors:
             saved = state["vectors"].get(name)
             if saved is not None:
-                data, present = saved
-                store.data[:size] = data
-                store.present[:size] = present
+                seg.vectors[name] = restore_storage(config, name, saved, size)
+            else:
+                seg.vectors[name].ensure_capacity(size)
         return seg
 
 
-__all__ = ["AppendableSegment", "SearchHits", "top_k"]
+__all__ = ["AppendableSegment", "SearchHits"]

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
 from functools import lru_cache
 from itertools import islice
 from typing import Any, Protocol, TypeAlias
@@ -98,7 +99,8 @@ def _describe(value: Any) -> str:
 
 def _number(obj: Any, where: str) -> float:
     if not _is_number(obj) or not math.isfinite(obj):
-        raise _fail(where, f"expected a finite number, got {_describe(obj)}")
+        got = repr(obj) if _is_number(obj) else _describe(obj)
+        raise _fail(where, f"expected a finite number, got {got}")
     return float(obj)
 
 
@@ -115,8 +117,9 @@ def _string(obj: Any, where: str) -> str:
 
 
 def _path(key: Any, where: str) -> Path:
+    text = _string(key, where)
     try:
-        return parse_path(_string(key, where))
+        return parse_path(text)
     except ValueError as exc:
         raise _fail(where, str(exc)) from None
 
@@ -219,9 +222,10 @@ class MatchExcept:
 _WORD = re.compile(r"[^\W_]+")
 
 
-def _tokens(text: str) -> list[str]:
-    """Qdrant's default word tokenizer used on fields without a text index."""
-    return [word.lower() for word in _WORD.findall(text)]
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Qdrant's default word tokenizer used on fields without a text index (cached)."""
+    return tuple(word.lower() for word in _WORD.findall(text))
 
 
 @dataclass(frozen=True)
@@ -289,24 +293,32 @@ Match: TypeAlias = (
 )
 
 
+def _tighter(
+    a: float | None, a_strict: bool, b: float | None, b_strict: bool, upper: bool
+) -> tuple[float | None, bool]:
+    """The tighter of two optional bounds (at equal values the strict one)."""
+    if a is None:
+        return b, b_strict
+    if b is None or a == b:
+        return a, a_strict or (b is not None and b_strict)
+    return (a, a_strict) if (a < b) == upper else (b, b_strict)
+
+
 def _bounds_check(
     gt: float | None, gte: float | None, lt: float | None, lte: float | None
 ) -> Callable[[Any], bool]:
-    """Predicate testing one comparable value against the given optional bounds."""
-    checks: list[Callable[[Any], bool]] = []
-    if gt is not None:
-        checks.append(lambda v: v > gt)
-    if gte is not None:
-        checks.append(lambda v: v >= gte)
-    if lt is not None:
-        checks.append(lambda v: v < lt)
-    if lte is not None:
-        checks.append(lambda v: v <= lte)
-    if not checks:
+    """One comparison closure testing a comparable value against optional bounds."""
+    lo, lo_strict = _tighter(gt, True, gte, False, upper=False)
+    hi, hi_strict = _tighter(lt, True, lte, False, upper=True)
+    if lo is None and hi is None:
         return lambda v: True
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    if hi is None:
+        return (lambda v: v > lo) if lo_strict else (lambda v: v >= lo)
+    if lo is None:
+        return (lambda v: v < hi) if hi_strict else (lambda v: v <= hi)
+    if lo_strict:
+        return (lambda v: lo < v < hi) if hi_strict else (lambda v: lo < v <= hi)
+    return (lambda v: lo <= v < hi) if hi_strict else (lambda v: lo <= v <= hi)
 
 
 @dataclass(frozen=True)
@@ -420,16 +432,43 @@ class GeoRadius:
 
     def compile(self) -> Predicate:
         """Predicate over one payload value."""
-        clon, clat, radius = self.center.lon, self.center.lat, self.radius
+        # haversine() with the center's terms hoisted out of the per-value loop
+        lon_c, lat_c = math.radians(self.center.lon), math.radians(self.center.lat)
+        cos_c, radius, diameter = math.cos(lat_c), self.radius, 2 * EARTH_RADIUS_M
+        sin, asin, sqrt, rad = math.sin, math.asin, math.sqrt, math.radians
 
         def check(x: Any) -> bool:
             coords = _geo_coords(x)
-            return coords is not None and haversine(coords[0], coords[1], clon, clat) < radius
+            if coords is None:
+                return False
+            lat = rad(coords[1])
+            h = (
+                sin((lat_c - lat) / 2) ** 2
+                + math.cos(lat) * cos_c * sin((lon_c - rad(coords[0])) / 2) ** 2
+            )
+            return diameter * asin(sqrt(min(1.0, h))) < radius
 
         return check
 
 
 Ring: TypeAlias = tuple[tuple[float, float], ...]
+
+
+def _orientation(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
+    """Exact sign of the cross product (b - a) x (p - a): >0 if p is left of a->b, 0 if on it.
+
+    Floats decide when the result is clearly away from zero; otherwise it is recomputed with
+    exact rationals, so points exactly on an edge are always recognised as such.
+    """
+    left = (bx - ax) * (py - ay)
+    right = (by - ay) * (px - ax)
+    det = left - right
+    if abs(det) > 1e-14 * (abs(left) + abs(right)):
+        return 1 if det > 0 else -1
+    exact = (Fraction(bx) - Fraction(ax)) * (Fraction(py) - Fraction(ay)) - (
+        Fraction(by) - Fraction(ay)
+    ) * (Fraction(px) - Fraction(ax))
+    return (exact > 0) - (exact < 0)
 
 
 def _in_ring(lon: float, lat: float, ring: Ring, on_edge: bool) -> bool:
@@ -438,11 +477,17 @@ def _in_ring(lon: float, lat: float, ring: Ring, on_edge: bool) -> bool:
     inside = False
     x0, y0 = ring[-1]
     for x1, y1 in ring:
-        cross = (x1 - x0) * (lat - y0) - (y1 - y0) * (lon - x0)
-        if cross == 0 and (x0 - lon) * (x1 - lon) <= 0 and (y0 - lat) * (y1 - lat) <= 0:
-            return on_edge
-        if (y1 > lat) != (y0 > lat) and lon < (x0 - x1) * (lat - y1) / (y0 - y1) + x1:
-            inside = not inside
+        side: int | None = None
+        if (y0 <= lat <= y1 or y1 <= lat <= y0) and (x0 <= lon <= x1 or x1 <= lon <= x0):
+            side = _orientation(x1, y1, x0, y0, lon, lat)
+            if side == 0:
+                return on_edge
+        if (y1 > lat) != (y0 > lat):
+            # the edge crosses the horizontal line through the point: is it to the east?
+            if side is None:
+                side = _orientation(x1, y1, x0, y0, lon, lat)
+            if (side > 0) == (y0 > y1):
+                inside = not inside
         x0, y0 = x1, y1
     return inside
 
@@ -569,6 +614,18 @@ class FieldCondition:
     cost = 2
 
     def __post_init__(self) -> None:
+        checks = (
+            self.match,
+            self.range,
+            self.geo_bounding_box,
+            self.geo_radius,
+            self.geo_polygon,
+            self.values_count,
+            self.is_empty,
+            self.is_null,
+        )
+        if sum(check is not None for check in checks) != 1:
+            raise FilterError(f"field condition on {self.key!r} needs exactly one check")
         object.__setattr__(self, "_pred", self._compile())
 
     def _compile(self) -> Predicate:
@@ -583,12 +640,8 @@ class FieldCondition:
         if self.is_null is not None:
             get_all, want = getter(path, flat=False), self.is_null
             return lambda p: any(map(_is_null_value, get_all(p))) is want
-        spec = (
-            self.match or self.range or self.geo_bounding_box or self.geo_radius or self.geo_polygon
-        )
-        if spec is None:
-            raise FilterError(f"field condition on {self.key!r} has no check")
-        check = spec.compile()
+        spec = self.match or self.range or self.geo_bounding_box or self.geo_radius
+        check = (spec or self.geo_polygon).compile()  # type: ignore[union-attr]
         get = getter(path)
         return lambda p: any(map(check, get(p)))
 
@@ -626,11 +679,9 @@ class HasVectorCondition:
     cost = 0
 
     def _eval(self, ev: _Eval, idx: np.ndarray | None) -> np.ndarray:
+        full = np.zeros(ev.size, dtype=bool)
         present = ev.ctx.vector_mask(self.has_vector)
-        if present is None:
-            full = np.zeros(ev.size, dtype=bool)
-        else:
-            full = np.zeros(ev.size, dtype=bool)
+        if present is not None:
             present = np.asarray(present, dtype=bool)[: ev.size]
             full[: len(present)] = present
         return _select(full, idx)
@@ -733,13 +784,13 @@ class NestedCondition:
     def __post_init__(self) -> None:
         key = self.key[:-2] if len(self.key) > 2 and self.key.endswith("[]") else self.key
         get_all = getter(parse_path(key), flat=False)
-        inner = self.filter._test
+        inner = self.filter._pred
 
         def pred(payload: Any) -> bool:
             for value in get_all(payload):
                 if isinstance(value, list):
                     for element in value:
-                        if isinstance(element, dict) and inner(element):
+                        if inner(element):
                             return True
             return False
 
@@ -772,6 +823,35 @@ class Filter:
     should: tuple[Condition, ...] = ()
     must_not: tuple[Condition, ...] = ()
     min_should: MinShould | None = None
+    _pred: Predicate = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pred", self._compile())
+
+    def _compile(self) -> Predicate:
+        """The payload-only evaluation as one closure (used per array element by nested)."""
+        must = tuple(c._test for c in self.must)
+        must_not = tuple(c._test for c in self.must_not)
+        should = tuple(c._test for c in self.should)
+        min_tests = tuple(c._test for c in self.min_should.conditions) if self.min_should else ()
+        min_count = self.min_should.min_count if self.min_should else 0
+        if len(must) == 1 and not (must_not or should or self.min_should):
+            return must[0]
+
+        def pred(payload: Any) -> bool:
+            for test in must:
+                if not test(payload):
+                    return False
+            for test in must_not:
+                if test(payload):
+                    return False
+            if should and not any(test(payload) for test in should):
+                return False
+            if min_count and sum(1 for test in min_tests if test(payload)) < min_count:
+                return False
+            return True
+
+        return pred
 
     @property
     def cost(self) -> int:
@@ -845,17 +925,7 @@ class Filter:
         return result
 
     def _test(self, payload: Any) -> bool:
-        if not all(c._test(payload) for c in self.must):
-            return False
-        if any(c._test(payload) for c in self.must_not):
-            return False
-        if self.should and not any(c._test(payload) for c in self.should):
-            return False
-        if self.min_should is not None:
-            hits = sum(1 for c in self.min_should.conditions if c._test(payload))
-            if hits < self.min_should.min_count:
-                return False
-        return True
+        return self._pred(payload)
 
 
 Condition: TypeAlias = (

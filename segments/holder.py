@@ -20,7 +20,7 @@ from segments.appendable import AppendableSegment
 from segments.filters import parse_filter
 from segments.ids import PointId
 from segments.payload_path import delete_at, set_at
-from segments.vectors.dense import prepare
+from segments.vectors import all_names
 
 Selection = list[tuple[AppendableSegment, np.ndarray]]
 
@@ -140,19 +140,23 @@ class SegmentHolder:
                 [p.get("payload") for p in chunk],
             )
 
-    def _vector_block(
-        self, points: list[dict[str, Any]]
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per vector name: prepared rows aligned with ``points`` and which points have one."""
-        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name, params in self.config.vectors.items():
+    def _item(self, name: str, value: Any) -> Any:
+        """A record's vector value (fresh arrays or, on replay, JSON lists) as a storage item."""
+        if name in self.config.sparse_vectors:
+            return (
+                np.asarray(value["indices"], dtype=np.int64),
+                np.asarray(value["values"], dtype=np.float32),
+            )
+        return np.asarray(value, dtype=np.float32)
+
+    def _vector_block(self, points: list[dict[str, Any]]) -> dict[str, tuple[list[Any], np.ndarray]]:
+        """Per vector name: the items of the points that have it, and which points do."""
+        out: dict[str, tuple[list[Any], np.ndarray]] = {}
+        for name in all_names(self.config):
             has = np.array([name in (p.get("vector") or {}) for p in points], dtype=bool)
-            if not has.any():
-                continue
-            rows = np.zeros((len(points), params.size), dtype=np.float32)
-            present = [p["vector"][name] for p, h in zip(points, has, strict=True) if h]
-            rows[has] = prepare(np.asarray(present, dtype=np.float32), params.distance)
-            out[name] = (rows, has)
+            if has.any():
+                items = [self._item(name, p["vector"][name]) for p in points if name in p["vector"]]
+                out[name] = (items, has)
         return out
 
     def _op_delete_points(self, op_num: int, record: dict[str, Any]) -> None:
@@ -187,9 +191,7 @@ class SegmentHolder:
             seg, off = found
             offs = np.array([off], dtype=np.int64)
             for name, vec in point["vector"].items():
-                params = self.config.vectors[name]
-                row = prepare(np.asarray([vec], dtype=np.float32), params.distance)
-                seg.put_vectors(op_num, offs, name, row)
+                seg.put_vectors(op_num, offs, name, [self._item(name, vec)])
 
     def _op_delete_vectors(self, op_num: int, record: dict[str, Any]) -> None:
         names = record["vectors"]

@@ -66,6 +66,7 @@ def save_segment(root: Path, state: dict[str, Any]) -> str:
         "seg_id": state["seg_id"],
         "version": state["version"],
         "vector_names": names,
+        "vector_arrays": [sorted(state["vectors"][n]) for n in names],
         "kind": state.get("kind", "appendable"),
     }
     _write_file(tmp / "meta.json", orjson.dumps(meta))
@@ -74,9 +75,8 @@ def save_segment(root: Path, state: dict[str, Any]) -> str:
     _write_npy(tmp / "versions.npy", state["versions"])
     _write_npy(tmp / "deleted.npy", state["deleted"])
     for i, vec_name in enumerate(names):
-        data, present = state["vectors"][vec_name]
-        _write_npy(tmp / f"vec-{i}.npy", data)
-        _write_npy(tmp / f"vec-{i}-present.npy", present)
+        for key, array in state["vectors"][vec_name].items():
+            _write_npy(tmp / f"vec-{i}-{key}.npy", array)
     _fsync_dir(tmp)
     if final.exists():
         shutil.rmtree(final)
@@ -89,11 +89,12 @@ def load_segment(path: Path) -> dict[str, Any]:
     """Read back what ``save_segment`` wrote."""
     meta = read_json(path / "meta.json")
     vectors = {}
-    for i, vec_name in enumerate(meta["vector_names"]):
-        vectors[vec_name] = (
-            np.load(path / f"vec-{i}.npy", allow_pickle=False),
-            np.load(path / f"vec-{i}-present.npy", allow_pickle=False),
-        )
+    for i, (vec_name, keys) in enumerate(
+        zip(meta["vector_names"], meta["vector_arrays"], strict=True)
+    ):
+        vectors[vec_name] = {
+            key: np.load(path / f"vec-{i}-{key}.npy", allow_pickle=False) for key in keys
+        }
     return {
         "seg_id": meta["seg_id"],
         "version": meta["version"],

@@ -18,7 +18,7 @@ from segments.ids import PointId, normalize_id
 class Request(BaseModel):
     """Base for request bodies: unknown fields are ignored (as Qdrant does for most)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 def _filter(value: Any) -> Any:

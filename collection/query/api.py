@@ -7,35 +7,64 @@ from typing import Any
 import numpy as np
 
 from collection import operations
+from collection.config import CollectionConfig
 from collection.errors import BadRequest
 from collection.handle import Collection
 from collection.points import check_with_payload, check_with_vector, point_json
 from collection.query.executor import search
 from segments.filters import parse_filter
 from segments.ids import PointId, normalize_id
-from segments.vectors.dense import prepare
+from segments.vectors import kind_of
+from segments.vectors.sparse import idf
 
 
-def _is_vector(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(x, int | float) and not isinstance(x, bool) for x in value
-    )
+def higher_is_better(config: CollectionConfig, name: str) -> bool:
+    """Sparse vectors score by dot product; dense and multivectors by their distance."""
+    if name in config.sparse_vectors:
+        return True
+    return config.vectors[name].distance.higher_is_better
 
 
-def resolve_query(coll: Collection, query: Any, name: str) -> tuple[np.ndarray, PointId | None]:
-    """The query vector for ``query`` (a vector, a point id, or ``{"nearest": ...}``)."""
+def _point_id(value: Any) -> PointId | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return normalize_id(value)
+    except ValueError as exc:
+        raise BadRequest(f"Wrong input: {exc}") from None
+
+
+def resolve_query(coll: Collection, query: Any, name: str) -> tuple[Any, PointId | None]:
+    """The query in storage form for vector ``name``: a dense array, a multivector matrix or
+    an ``(indices, values)`` pair; a point id is looked up (and reported for exclusion)."""
     if isinstance(query, dict) and set(query) == {"nearest"}:
         query = query["nearest"]
-    size = coll.config.vectors[name].size
-    if _is_vector(query):
-        return operations.finite_vector(query, size), None
-    if isinstance(query, int | str) and not isinstance(query, bool):
-        try:
-            pid = normalize_id(query)
-        except ValueError as exc:
-            raise BadRequest(f"Wrong input: {exc}") from None
-        return coll.vector_of_point(pid, name), pid
-    raise BadRequest("Wrong input: unsupported query; expected a dense vector or a point id")
+    pid = _point_id(query)
+    if pid is not None:
+        query = coll.stored_vector(pid, name)
+    checked = operations.one_vector(coll.config, name, query)
+    if isinstance(checked, dict):
+        indices, values = checked["indices"], checked["values"]
+        return (indices, _idf_weighted(coll, name, indices, values)), pid
+    return checked, pid
+
+
+def _idf_weighted(
+    coll: Collection, name: str, indices: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """With ``modifier: idf``, scale the query's weights by each index's IDF over the
+    collection's live points that hold this sparse vector."""
+    params = coll.config.sparse_vectors[name]
+    if params.modifier != "idf" or len(indices) == 0:
+        return values
+    df = np.zeros(len(indices), dtype=np.int64)
+    n = 0
+    for seg in coll.holder:
+        live = seg.live_mask()
+        store = seg.vectors[name]
+        df += store.document_frequency(indices, live)  # type: ignore[union-attr]
+        n += store.count(live)  # type: ignore[union-attr]
+    return (values * idf(df, n)).astype(np.float32)
 
 
 async def query_points(coll: Collection, req: Any) -> list[dict[str, Any]]:
@@ -56,15 +85,13 @@ async def query_points(coll: Collection, req: Any) -> list[dict[str, Any]]:
             p["version"] = 0
         return out
     name = operations.vector_name(coll.config, req.using)
-    vec, exclude = resolve_query(coll, req.query, name)
-    params = coll.config.vectors[name]
+    query, exclude = resolve_query(coll, req.query, name)
     flt = parse_filter(req.filter) if req.filter else None
-    prepared = prepare(vec[None, :], params.distance)[0]
     hits = await search(
         list(coll.holder),
         name,
-        prepared,
-        params.distance,
+        query,
+        higher_is_better(coll.config, name),
         flt,
         req.offset + req.limit,
         req.score_threshold,
@@ -74,3 +101,6 @@ async def query_points(coll: Collection, req: Any) -> list[dict[str, Any]]:
         point_json(coll.config, h.segment, h.offset, with_payload, with_vector, h.score)
         for h in hits[req.offset :]
     ]
+
+
+__all__ = ["query_points", "resolve_query", "higher_is_better", "kind_of"]

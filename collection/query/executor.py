@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import trio
 
-from collection.config import Distance
-from segments.appendable import AppendableSegment, SearchHits, top_k
+from segments.appendable import AppendableSegment, SearchHits
 from segments.filters import Filter
+from segments.vectors.sparse import best_first
 
 THREAD_THRESHOLD = 200_000
 """Segments with more stored floats than this are scored in a worker thread."""
@@ -40,19 +40,19 @@ def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -
     return mask
 
 
-def _passes(scores: np.ndarray, threshold: float | None, distance: Distance) -> np.ndarray:
+def _passes(scores: np.ndarray, threshold: float | None, higher_is_better: bool) -> np.ndarray:
     if threshold is None:
         return np.ones(len(scores), dtype=bool)
-    if distance.higher_is_better:
-        return scores >= threshold
-    return scores <= threshold
+    if higher_is_better:
+        return scores > threshold
+    return scores < threshold
 
 
 async def search(
     segments: list[AppendableSegment],
     name: str,
-    query: np.ndarray,
-    distance: Distance,
+    query: Any,
+    higher_is_better: bool,
     flt: Filter | None,
     top: int,
     score_threshold: float | None = None,
@@ -61,10 +61,11 @@ async def search(
     """The ``top`` best points for ``query`` on vector ``name`` over all segments, best first."""
     results: list[tuple[AppendableSegment, SearchHits]] = []
     exclude = exclude or set()
+    weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
 
     async def one(seg: AppendableSegment) -> None:
         mask = _candidates(seg, flt, exclude)
-        if seg.size * query.shape[0] > THREAD_THRESHOLD:
+        if seg.size * weight > THREAD_THRESHOLD:
             hits = await trio.to_thread.run_sync(seg.search, name, query, mask, top)
         else:
             hits = seg.search(name, query, mask, top)
@@ -78,6 +79,6 @@ async def search(
         return []
     scores = np.concatenate([h.scores for _, h in results])
     owners = [(seg, int(off)) for seg, h in results for off in h.offsets]
-    keep = np.flatnonzero(_passes(scores, score_threshold, distance))
-    best = keep[top_k(scores[keep], top, distance.higher_is_better)]
+    keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
+    best = keep[best_first(scores[keep], top, higher_is_better)]
     return [Hit(float(scores[i]), owners[i][0], owners[i][1]) for i in best.tolist()]

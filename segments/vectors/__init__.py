@@ -1,1 +1,51 @@
-"""Vector storages and their scoring, one module per vector kind."""
+"""Vector storages and their scoring, one module per vector kind, and how to pick one.
+
+Every storage has the same shape: ``present``, ``ensure_capacity``, ``put``, ``remove``,
+``get``, ``search(query, candidates, top)``, ``score_offsets(query, offsets)``,
+``higher_is_better`` and ``snapshot(size)``; a sparse query is an ``(indices, values)`` pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from collection.config import CollectionConfig
+from segments.vectors.dense import DenseVectors
+from segments.vectors.multi import MultiVectors
+from segments.vectors.sparse import SparseVectors
+
+VectorStorage = DenseVectors | MultiVectors | SparseVectors
+
+
+def kind_of(config: CollectionConfig, name: str) -> str:
+    """"dense", "multi" or "sparse" for a configured vector name."""
+    if name in config.sparse_vectors:
+        return "sparse"
+    return "multi" if config.vectors[name].multivector_config is not None else "dense"
+
+
+def make_storage(config: CollectionConfig, name: str, capacity: int = 0) -> VectorStorage:
+    kind = kind_of(config, name)
+    if kind == "sparse":
+        return SparseVectors(capacity)
+    p = config.vectors[name]
+    if kind == "multi":
+        return MultiVectors(p.size, p.distance, p.datatype, capacity)
+    return DenseVectors(p.size, p.distance, p.datatype, capacity)
+
+
+def restore_storage(
+    config: CollectionConfig, name: str, arrays: dict[str, np.ndarray], size: int
+) -> VectorStorage:
+    kind = kind_of(config, name)
+    if kind == "sparse":
+        return SparseVectors.restore(arrays, size)
+    p = config.vectors[name]
+    cls: Any = MultiVectors if kind == "multi" else DenseVectors
+    return cls.restore(arrays, size, p.size, p.distance, p.datatype)
+
+
+def all_names(config: CollectionConfig) -> list[str]:
+    return [*config.vectors, *config.sparse_vectors]

@@ -1,14 +1,18 @@
 """Dense vectors of one name in one segment: a growable numpy matrix plus a presence mask.
 
-Cosine vectors are stored normalised (as Qdrant does on write), so Cosine scores as a dot
-product. Scoring works on all candidate rows at once.
+Rows are stored in the configured datatype (float32, float16 or uint8). Cosine rows are
+normalised on write, as Qdrant does, except uint8 rows, which can't hold a unit vector and are
+normalised when scored. Scores are computed in float32 over all candidate rows at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from collection.config import Distance
+from collection.config import Datatype, Distance
+from segments.vectors.sparse import best_first, mask_of
+
+DTYPES = {Datatype.FLOAT32: np.float32, Datatype.FLOAT16: np.float16, Datatype.UINT8: np.uint8}
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -18,54 +22,138 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
-def prepare(matrix: np.ndarray, distance: Distance) -> np.ndarray:
-    """Turn raw float rows into their stored form for this distance."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    if distance is Distance.COSINE:
-        matrix = normalize_rows(matrix).astype(np.float32, copy=False)
-    return matrix
-
-
-def score(stored: np.ndarray, query: np.ndarray, distance: Distance) -> np.ndarray:
-    """Score stored rows against one prepared query vector (float32 in, float32 out)."""
-    if distance in (Distance.COSINE, Distance.DOT):
-        return stored @ query
-    diff = stored - query
-    if distance is Distance.EUCLID:
-        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    return np.abs(diff).sum(axis=1)
-
-
 class DenseVectors:
     """Rows indexed by segment offset; ``present[i]`` says whether offset i has this vector."""
 
-    def __init__(self, dim: int, distance: Distance, capacity: int = 0) -> None:
+    kind = "dense"
+
+    def __init__(
+        self,
+        dim: int,
+        distance: Distance,
+        datatype: Datatype | None = None,
+        capacity: int = 0,
+    ) -> None:
         self.dim = dim
         self.distance = distance
-        self.data = np.zeros((capacity, dim), dtype=np.float32)
+        self.datatype = datatype or Datatype.FLOAT32
+        self.dtype = DTYPES[self.datatype]
+        self.data = np.zeros((capacity, dim), dtype=self.dtype)
         self.present = np.zeros(capacity, dtype=bool)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.distance.higher_is_better
+
+    @property
+    def _unit_on_score(self) -> bool:
+        """uint8 Cosine rows are stored raw and normalised when scored."""
+        return self.distance is Distance.COSINE and self.datatype is Datatype.UINT8
+
+    def to_stored(self, rows: np.ndarray) -> np.ndarray:
+        """Turn checked float rows into their stored form."""
+        rows = np.asarray(rows, dtype=np.float32).reshape(-1, self.dim)
+        if self.datatype is Datatype.UINT8:
+            return np.clip(np.trunc(rows), 0, 255).astype(np.uint8)
+        if self.distance is Distance.COSINE:
+            rows = normalize_rows(rows)
+        return rows.astype(self.dtype)
+
+    def prepare_query(self, query: np.ndarray) -> np.ndarray:
+        """The float32 query as it is compared with stored rows (unit length for Cosine)."""
+        q = np.asarray(query, dtype=np.float32)
+        if self.distance is Distance.COSINE:
+            q = normalize_rows(q[None, :])[0].astype(np.float32)
+        return q
 
     def ensure_capacity(self, capacity: int) -> None:
         """Grow to hold ``capacity`` offsets; readers keep their old arrays (never mutated)."""
         if capacity <= len(self.present):
             return
         new_cap = max(capacity, 2 * len(self.present), 64)
-        data = np.zeros((new_cap, self.dim), dtype=np.float32)
+        data = np.zeros((new_cap, self.dim), dtype=self.dtype)
         data[: len(self.data)] = self.data
         present = np.zeros(new_cap, dtype=bool)
         present[: len(self.present)] = self.present
         self.data, self.present = data, present
 
-    def put(self, offsets: np.ndarray, rows: np.ndarray) -> None:
-        """Store prepared rows at offsets."""
-        self.data[offsets] = rows
+    def put(self, offsets: np.ndarray, rows: np.ndarray | list[np.ndarray]) -> None:
+        """Store float rows (converted to the stored form) at offsets."""
+        if len(offsets) == 0:
+            return
+        self.ensure_capacity(int(np.max(offsets)) + 1)
+        self.data[offsets] = self.to_stored(np.asarray(rows, dtype=np.float32))
         self.present[offsets] = True
 
     def remove(self, offsets: np.ndarray) -> None:
+        offsets = offsets[offsets < len(self.present)]
         self.present[offsets] = False
-        self.data[offsets] = 0.0
+        self.data[offsets] = 0
 
     def get(self, offset: int) -> list[float] | None:
         if offset >= len(self.present) or not self.present[offset]:
             return None
-        return self.data[offset].tolist()
+        return self.data[offset].astype(np.float32).tolist()
+
+    def _scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+        rows = rows.astype(np.float32, copy=False)
+        if self.distance in (Distance.COSINE, Distance.DOT):
+            dots = rows @ q
+            if self._unit_on_score:
+                norms = np.linalg.norm(rows, axis=1)
+                norms[norms == 0] = 1.0
+                dots = dots / norms
+            return dots.astype(np.float32, copy=False)
+        diff = rows - q
+        if self.distance is Distance.EUCLID:
+            return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return np.abs(diff).sum(axis=1)
+
+    def search(
+        self, query: np.ndarray, candidates: np.ndarray, top: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``top`` among candidate offsets that hold this vector, best first."""
+        n = len(self.present)
+        mask = mask_of(candidates, n) & self.present
+        offsets = np.flatnonzero(mask)
+        if len(offsets) == 0:
+            return np.zeros(0, dtype=np.float32), offsets
+        q = self.prepare_query(query)
+        if len(offsets) * 2 > n:
+            # most rows qualify: score them all in place (no gather copy), then pick
+            scores = self._scores(self.data, q)[offsets]
+        else:
+            scores = self._scores(self.data[offsets], q)
+        best = best_first(scores, top, self.higher_is_better)
+        return scores[best], offsets[best]
+
+    def score_offsets(self, query: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Scores of the given offsets; NaN where the point has no such vector."""
+        out = np.full(len(offsets), np.nan, dtype=np.float32)
+        ok = (offsets < len(self.present))
+        ok[ok] = self.present[offsets[ok]]
+        if ok.any():
+            out[ok] = self._scores(self.data[offsets[ok]], self.prepare_query(query))
+        return out
+
+    def snapshot(self, size: int) -> dict[str, np.ndarray]:
+        n = min(size, len(self.present))
+        data = np.zeros((size, self.dim), dtype=self.dtype)
+        present = np.zeros(size, dtype=bool)
+        data[:n] = self.data[:n]
+        present[:n] = self.present[:n]
+        return {"data": data, "present": present}
+
+    @classmethod
+    def restore(
+        cls,
+        arrays: dict[str, np.ndarray],
+        size: int,
+        dim: int,
+        distance: Distance,
+        datatype: Datatype | None,
+    ) -> DenseVectors:
+        store = cls(dim, distance, datatype, capacity=size)
+        store.data[:size] = arrays["data"][:size]
+        store.present[:size] = arrays["present"][:size]
+        return store

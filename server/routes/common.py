@@ -46,9 +46,9 @@ def flag(name: str, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     low = raw.lower()
-    if low in ("true", "1", "yes"):
+    if low == "true":
         return True
-    if low in ("false", "0", "no"):
+    if low == "false":
         return False
     raise BadRequest(f"Format error in query string: `{name}` must be true or false")
 

@@ -8,6 +8,7 @@ and every answer is compared.
 from __future__ import annotations
 
 import math
+import os
 import random
 import uuid
 from collections.abc import Iterator, Sequence
@@ -41,8 +42,9 @@ ANCHORS = [
     for k in range(30)
 ]
 
+# HERON_CONGRUENCE_EXAMPLES raises the number of drawn cases for a longer hunt.
 HYPO = settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("HERON_CONGRUENCE_EXAMPLES", "40")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -871,3 +871,36 @@ def test_uuid_forms_answered_canonical(
         json={"filter": {"must": [{"has_id": [text]}]}},
     )
     assert r.json()["result"]["count"] == 1
+
+    r = http.get(f"/collections/{collection_name}/points/{text}")
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["id"] == canonical
+
+
+def test_largest_u64_id(client: QdrantClient, http: httpx.Client, collection_name: str) -> None:
+    """2**64 - 1 is a valid id and comes back exactly."""
+    _make_plain(client, collection_name, models.Distance.DOT)
+    big = 2**64 - 1
+    r = http.put(
+        f"/collections/{collection_name}/points?wait=true",
+        json={"points": [{"id": big, "vector": [1.0, 0, 0, 0]}, {"id": 0, "vector": [0, 1.0, 0, 0]}]},
+    )
+    assert r.status_code == 200, r.text
+    r = http.post(f"/collections/{collection_name}/points/scroll", json={"limit": 10})
+    assert [p["id"] for p in r.json()["result"]["points"]] == [0, big]
+    r = http.get(f"/collections/{collection_name}/points/{big}")
+    assert r.status_code == 200 and r.json()["result"]["id"] == big
+
+
+def test_recreated_collection_is_empty(client: QdrantClient, collection_name: str) -> None:
+    """Delete then create under the same name: no points or indexes survive."""
+    _make_plain(client, collection_name, models.Distance.DOT)
+    _seed(client, collection_name, 5)
+    client.create_payload_index(collection_name, "i", field_schema=models.PayloadSchemaType.INTEGER)
+    assert client.delete_collection(collection_name)
+    _make_plain(client, collection_name, models.Distance.EUCLID)
+    info = client.get_collection(collection_name)
+    assert info.points_count == 0
+    assert info.payload_schema == {}
+    assert client.count(collection_name).count == 0
+    assert client.scroll(collection_name)[0] == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from typing import Any
 
 import pytest
@@ -14,7 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qdrant_client import QdrantClient, models
 from qdrant_client.local.json_path_parser import JsonPathItemType, parse_json_path
-from qdrant_client.local.payload_value_extractor import value_by_key
+from qdrant_client.local.payload_value_extractor import (
+    exclude_payload,
+    include_payload,
+    value_by_key,
+)
+from qdrant_client.local.payload_value_setter import delete_value_by_key, set_value_by_key
 
 from segments.payload_path import (
     delete_at,
@@ -325,4 +331,62 @@ def test_select_agrees_with_local_mode(
     (record,) = client.retrieve("c", [1], with_payload=local_selector)
     before = copy.deepcopy(payload)
     assert json.dumps(select(payload, selector)) == json.dumps(record.payload or {})
+    assert payload == before
+
+
+# --- seeded random payloads against local mode's functions -------------------------------------
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    if depth > 0 and roll < 0.3:
+        return [_random_value(rng, depth - 1) for _ in range(rng.randint(0, 3))]
+    if depth > 0 and roll < 0.6:
+        keys = rng.sample(["a", "b", "c", "x"], rng.randint(0, 3))
+        return {key: _random_value(rng, depth - 1) for key in keys}
+    return rng.choice([0, 1, 2.5, "s", True, None])
+
+
+def _paths_of(value: Any, path: str, out: set[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            out.add(sub)
+            _paths_of(item, sub, out)
+    elif isinstance(value, list) and path:
+        out.update({f"{path}[]", f"{path}[0]", f"{path}[1]"})
+        for item in value:
+            _paths_of(item, f"{path}[]", out)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_random_payloads_agree_with_local_mode_functions(seed: int) -> None:
+    rng = random.Random(seed)
+    payload = {
+        k: _random_value(rng, 4) for k in rng.sample(["a", "b", "c", "x"], rng.randint(1, 4))
+    }
+    paths: set[str] = {"zz", "a.zz", "x[0].a", "a[][]"}
+    _paths_of(payload, "", paths)
+    ordered = sorted(paths)
+    key = rng.choice(ordered)
+    keys = rng.sample(ordered, min(len(ordered), rng.randint(0, 3)))
+    values = {k: _random_value(rng, 1) for k in rng.sample(["a", "k", "z"], rng.randint(0, 2))}
+    before = copy.deepcopy(payload)
+
+    theirs = copy.deepcopy(payload)
+    set_value_by_key(theirs, parse_json_path(key), copy.deepcopy(values))
+    assert json.dumps(set_at(payload, key, values)) == json.dumps(theirs)
+
+    theirs = copy.deepcopy(payload)
+    for k in keys:
+        delete_value_by_key(theirs, parse_json_path(k))
+    assert json.dumps(delete_at(payload, keys)) == json.dumps(theirs)
+
+    assert json.dumps(select(payload, keys)) == json.dumps(include_payload(payload, keys))
+    assert json.dumps(select(payload, {"exclude": keys})) == json.dumps(
+        exclude_payload(payload, keys)
+    )
+    for flat in (True, False):
+        assert values_at(payload, key, flat=flat) == (value_by_key(payload, key, flat=flat) or [])
     assert payload == before
