@@ -790,7 +790,7 @@ class NestedCondition:
             for value in get_all(payload):
                 if isinstance(value, list):
                     for element in value:
-                        if inner(element):
+                        if isinstance(element, dict) and inner(element):
                             return True
             return False
 

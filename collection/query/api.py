@@ -1,106 +1,163 @@
-"""Entry point of the query engine for the server: a validated QueryRequest in, points out."""
+"""Entry points of the query engine for the server: request bodies in, Qdrant results out.
+
+``query`` answers ``/points/query`` (and each request of ``/points/query/batch``); ``groups``
+answers ``/points/query/groups``. Both plan first (every check before any search), then run the
+plan, then attach payloads and vectors to the final points only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from collection import operations
-from collection.config import CollectionConfig
-from collection.errors import BadRequest
+from collection.errors import BadRequest, NotFound
 from collection.handle import Collection
 from collection.points import check_with_payload, check_with_vector, point_json
-from collection.query.executor import search
-from segments.filters import parse_filter
-from segments.ids import PointId, normalize_id
-from segments.vectors import kind_of
-from segments.vectors.sparse import idf
+from collection.query.executor import QueryContext, run_stage
+from collection.query.grouping import group_points
+from collection.query.planner import Limits, Planner, Stage
+from collection.query.results import Scored
+from segments.ids import normalize_id
 
 
-def higher_is_better(config: CollectionConfig, name: str) -> bool:
-    """Sparse vectors score by dot product; dense and multivectors by their distance."""
-    if name in config.sparse_vectors:
-        return True
-    return config.vectors[name].distance.higher_is_better
+def _planner(coll: Collection, limits: Limits, exists: Callable[[str], bool]) -> Planner:
+    return Planner(coll.config, coll.name, limits, set(coll.holder.payload_schema), exists)
 
 
-def _point_id(value: Any) -> PointId | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    try:
-        return normalize_id(value)
-    except ValueError as exc:
-        raise BadRequest(f"Wrong input: {exc}") from None
-
-
-def resolve_query(coll: Collection, query: Any, name: str) -> tuple[Any, PointId | None]:
-    """The query in storage form for vector ``name``: a dense array, a multivector matrix or
-    an ``(indices, values)`` pair; a point id is looked up (and reported for exclusion)."""
-    if isinstance(query, dict) and set(query) == {"nearest"}:
-        query = query["nearest"]
-    pid = _point_id(query)
-    if pid is not None:
-        query = coll.stored_vector(pid, name)
-    checked = operations.one_vector(coll.config, name, query)
-    if isinstance(checked, dict):
-        indices, values = checked["indices"], checked["values"]
-        return (indices, _idf_weighted(coll, name, indices, values)), pid
-    return checked, pid
-
-
-def _idf_weighted(
-    coll: Collection, name: str, indices: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """With ``modifier: idf``, scale the query's weights by each index's IDF over the
-    collection's live points that hold this sparse vector."""
-    params = coll.config.sparse_vectors[name]
-    if params.modifier != "idf" or len(indices) == 0:
-        return values
-    df = np.zeros(len(indices), dtype=np.int64)
-    n = 0
-    for seg in coll.holder:
-        live = seg.live_mask()
-        store = seg.vectors[name]
-        df += store.document_frequency(indices, live)  # type: ignore[union-attr]
-        n += store.count(live)  # type: ignore[union-attr]
-    return (values * idf(df, n)).astype(np.float32)
-
-
-async def query_points(coll: Collection, req: Any) -> list[dict[str, Any]]:
-    """Nearest neighbours (or, without a query, points in id order) for one request."""
-    if req.prefetch:
-        raise BadRequest("Wrong input: prefetch is not supported yet")
-    if req.lookup_from is not None:
-        raise BadRequest("Wrong input: lookup_from is not supported yet")
-    with_payload = check_with_payload(req.with_payload)
-    with_vector = check_with_vector(coll.config, req.with_vector)
-    if req.query is None:
-        points, _ = coll.scroll(
-            req.filter, None, req.offset + req.limit, with_payload, with_vector
+def _points_json(
+    coll: Collection, scored: Scored, with_payload: Any, with_vector: Any
+) -> list[dict[str, Any]]:
+    out = []
+    for i, (seg, off) in enumerate(scored.locs):
+        point = point_json(
+            coll.config, seg, off, with_payload, with_vector, float(scored.scores[i])
         )
-        out = points[req.offset :]
-        for p in out:
-            p["score"] = 0.0
-            p["version"] = 0
-        return out
-    name = operations.vector_name(coll.config, req.using)
-    query, exclude = resolve_query(coll, req.query, name)
-    flt = parse_filter(req.filter) if req.filter else None
-    hits = await search(
-        list(coll.holder),
-        name,
-        query,
-        higher_is_better(coll.config, name),
-        flt,
-        req.offset + req.limit,
-        req.score_threshold,
-        {exclude} if exclude is not None else None,
+        if scored.order_values is not None:
+            point["order_value"] = scored.order_values[i]
+        out.append(point)
+    return out
+
+
+def _explain(ctx: QueryContext, final: Scored, points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per point: its rank and score in every stage it appeared in; per stage: its counts and
+    time. Ranks are 0-based within the stage's output."""
+    assert ctx.ranks is not None and ctx.stats is not None
+    index = {
+        label: {pid: (rank, float(s.scores[rank])) for rank, pid in enumerate(s.ids)}
+        for label, s in ctx.ranks.items()
+    }
+    for point, pid in zip(points, final.ids, strict=True):
+        point["explain"] = {
+            label: {"rank": hit[0], "score": hit[1]}
+            for label, ranks in index.items()
+            if (hit := ranks.get(pid)) is not None
+        }
+    return {
+        "stages": [
+            {
+                "stage": st.label,
+                "kind": st.kind,
+                "candidates": st.candidates,
+                "results": st.results,
+                "time_ms": st.ms,
+            }
+            for st in ctx.stats
+        ]
+    }
+
+
+async def query(
+    coll: Collection,
+    body: dict[str, Any],
+    lookup: Callable[[str], Collection],
+    exists: Callable[[str], bool],
+    limits: Limits,
+    explain: bool = False,
+) -> dict[str, Any]:
+    """QueryResponse for one request body."""
+    with_payload = check_with_payload(body.get("with_payload"))
+    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    root = _planner(coll, limits, exists).plan(body)
+    ctx = QueryContext(coll, lookup, [] if explain else None, {} if explain else None)
+    scored = (await run_stage(ctx, root)).take(root.offset)
+    points = _points_json(coll, scored, with_payload, with_vector)
+    result: dict[str, Any] = {"points": points}
+    if explain:
+        result["explain"] = _explain(ctx, scored, points)
+    return result
+
+
+def _unlimited(stage: Stage, limit: int) -> None:
+    """Let every prefetch return all it finds (grouping needs the full ranking)."""
+    for child in stage.children:
+        child.limit = limit
+        _unlimited(child, limit)
+
+
+async def groups(
+    coll: Collection,
+    body: dict[str, Any],
+    lookup: Callable[[str], Collection],
+    exists: Callable[[str], bool],
+    limits: Limits,
+) -> dict[str, Any]:
+    """GroupsResult: the best points grouped by a payload key's values."""
+    group_by = body.get("group_by")
+    if not isinstance(group_by, str) or not group_by:
+        raise BadRequest("Validation error: group_by must be a non-empty string")
+    group_size = body.get("group_size", 3)
+    limit = body.get("limit", 10)
+    for name, value in (("group_size", group_size), ("limit", limit)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise BadRequest(f"Validation error: {name} must be a positive integer")
+        if value > limits.max_limit:
+            raise BadRequest(f"Wrong input: {name} must be at most {limits.max_limit}")
+    with_payload = check_with_payload(body.get("with_payload"))
+    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    with_lookup = _with_lookup(body.get("with_lookup"), exists)
+    every = max(coll.holder.points_count, 1)
+    inner = {k: v for k, v in body.items() if k not in ("group_by", "group_size", "with_lookup")}
+    inner["limit"] = every
+    inner.pop("offset", None)
+    root = _planner(coll, Limits(max(limits.max_limit, every), limits.max_depth,
+                                 limits.max_prefetches), exists).plan(inner)
+    _unlimited(root, every)
+    ranked = await run_stage(QueryContext(coll, lookup), root)
+    grouped = group_points(ranked, group_by, group_size, limit)
+    out = []
+    lookup_coll = None if with_lookup is None else lookup(with_lookup["collection"])
+    for gid, scored in grouped:
+        group: dict[str, Any] = {
+            "id": gid,
+            "hits": _points_json(coll, scored, with_payload, with_vector),
+        }
+        if lookup_coll is not None and with_lookup is not None:
+            group["lookup"] = _lookup_record(lookup_coll, gid, with_lookup)
+        out.append(group)
+    return {"groups": out}
+
+
+def _with_lookup(value: Any, exists: Callable[[str], bool]) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"collection": value}
+    if not isinstance(value, dict) or not isinstance(value.get("collection"), str):
+        raise BadRequest("Validation error: with_lookup must be a collection name or object")
+    if not exists(value["collection"]):
+        raise NotFound(f"Collection `{value['collection']}` doesn't exist!")
+    return value
+
+
+def _lookup_record(coll: Collection, gid: Any, spec: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        pid = normalize_id(gid)
+    except ValueError:
+        return None
+    with_payload = spec.get("with_payload")
+    found = coll.retrieve(
+        [pid],
+        True if with_payload is None else with_payload,
+        spec.get("with_vectors", spec.get("with_vector")) or False,
     )
-    return [
-        point_json(coll.config, h.segment, h.offset, with_payload, with_vector, h.score)
-        for h in hits[req.offset :]
-    ]
-
-
-__all__ = ["query_points", "resolve_query", "higher_is_better", "kind_of"]
+    return found[0] if found else None

@@ -848,7 +848,9 @@ class FilterGen:
             if isinstance(v, str | int) and v is not None
         ]
         if found and self.rng.random() < 0.8:
-            return self.rng.choice(found)
+            value = self.rng.choice(found)
+            # a bool's int twin (True -> 1) probes that exact matches keep the two types apart
+            return int(value) if isinstance(value, bool) and self.rng.random() < 0.5 else value
         return self.rng.choice([*self.words, *self.ints, True, False])
 
     def match(self, key: str) -> dict[str, Any]:

@@ -1,0 +1,316 @@
+"""Turn a Query API request into a plan: a tree of stages, validated before anything runs.
+
+A leaf stage searches the collection (nearest vector, order_by, or id order); an inner stage
+merges its children's candidates (fusion, re-scoring with another vector, order_by, id order).
+Filters are pushed down: every stage's effective filter is its parent's AND its own, plus the
+exclusion of a point id used as the query. Limits, depth and shapes are checked here, so a bad
+request fails with a 4xx before any search starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collection.config import UNNAMED, CollectionConfig
+from collection.errors import BadRequest, NotFound
+from collection.query.fusion import DEFAULT_RRF_K
+from segments.filters import FilterError, parse_filter
+from segments.ids import PointId, normalize_id
+
+DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds a request must stay within."""
+
+    max_limit: int = 100_000
+    max_depth: int = 8
+    max_prefetches: int = 64
+
+
+@dataclass
+class Nearest:
+    """Score by similarity to a vector (or to a stored point's vector, looked up first)."""
+
+    vector: Any
+    point_id: PointId | None = None
+    lookup_collection: str | None = None
+    lookup_vector: str | None = None
+
+
+@dataclass
+class Fusion:
+    method: str  # "rrf" or "dbsf"
+    k: float = DEFAULT_RRF_K
+    weights: list[float] | None = None
+
+
+@dataclass
+class OrderBy:
+    key: str
+    descending: bool = False
+    start_from: Any = None
+
+
+QuerySpec = Nearest | Fusion | OrderBy | None
+
+
+@dataclass
+class Stage:
+    """One node of the plan."""
+
+    query: QuerySpec
+    using: str
+    filter: dict[str, Any] | None
+    limit: int
+    offset: int = 0
+    score_threshold: float | None = None
+    params: dict[str, Any] | None = None
+    children: list[Stage] = field(default_factory=list)
+    label: str = "root"
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+
+def _and(*filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    parts = [f for f in filters if f]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return {"must": parts}
+
+
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value
+    )
+
+
+class Planner:
+    """Builds a ``Stage`` tree for one collection."""
+
+    def __init__(
+        self,
+        config: CollectionConfig,
+        collection_name: str,
+        limits: Limits,
+        indexed_fields: set[str],
+        collection_exists: Callable[[str], bool],
+    ) -> None:
+        self.config = config
+        self.collection_name = collection_name
+        self.limits = limits
+        self.indexed = indexed_fields
+        self.collection_exists = collection_exists
+        self.stage_count = 0
+
+    # --- public -----------------------------------------------------------------------------
+    def plan(self, request: dict[str, Any]) -> Stage:
+        """The plan of a QueryRequest body (also used for each request of a batch)."""
+        limit = self._limit(request.get("limit"), "limit")
+        offset = request.get("offset") or 0
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise BadRequest("Validation error: offset must be a non-negative integer")
+        if limit + offset > self.limits.max_limit:
+            raise BadRequest(
+                f"Wrong input: limit + offset must be at most {self.limits.max_limit}"
+            )
+        return self._stage(request, None, 0, "root", limit, offset)
+
+    # --- building ---------------------------------------------------------------------------
+    def _limit(self, value: Any, name: str) -> int:
+        if value is None:
+            return DEFAULT_LIMIT
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadRequest(f"Validation error: {name} must be a non-negative integer")
+        if value > self.limits.max_limit:
+            raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
+        return value
+
+    def _filter(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise BadRequest("Validation error: filter must be an object")
+        try:
+            parse_filter(value)
+        except FilterError as exc:
+            raise BadRequest(f"Bad filter: {exc}") from None
+        return value
+
+    def _using(self, value: Any) -> str:
+        if value is not None and not isinstance(value, str):
+            raise BadRequest("Validation error: using must be a string")
+        name = value or UNNAMED
+        if name not in self.config.vectors and name not in self.config.sparse_vectors:
+            if name == UNNAMED:
+                raise BadRequest(
+                    "Wrong input: Vector with name `` is not configured in this collection"
+                )
+            raise BadRequest(f"Wrong input: Not existing vector name error: {name}")
+        return name
+
+    def _stage(
+        self,
+        req: Any,
+        parent_filter: dict[str, Any] | None,
+        depth: int,
+        label: str,
+        limit: int,
+        offset: int = 0,
+    ) -> Stage:
+        if not isinstance(req, dict):
+            raise BadRequest(f"Validation error: {label} must be an object")
+        if depth > self.limits.max_depth:
+            raise BadRequest(
+                f"Wrong input: prefetches are nested deeper than {self.limits.max_depth} levels"
+            )
+        self.stage_count += 1
+        if self.stage_count > self.limits.max_prefetches + 1:
+            raise BadRequest(
+                f"Wrong input: a query may hold at most {self.limits.max_prefetches} prefetches"
+            )
+        raw_children = req.get("prefetch")
+        if raw_children is None:
+            raw_children = []
+        elif isinstance(raw_children, dict):
+            raw_children = [raw_children]
+        elif not isinstance(raw_children, list):
+            raise BadRequest("Validation error: prefetch must be an object or a list")
+
+        using_raw = req.get("using")
+        query = self._query(req.get("query"), req.get("lookup_from"), has_children=bool(raw_children))
+        if isinstance(query, Fusion):
+            if using_raw not in (None, ""):
+                raise BadRequest("Wrong input: fusion queries can't have a `using` vector name")
+            using = UNNAMED
+        else:
+            using = self._using(using_raw) if (isinstance(query, Nearest) or using_raw) else UNNAMED
+        threshold = req.get("score_threshold")
+        if threshold is not None:
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+                raise BadRequest("Validation error: score_threshold must be a number")
+            if isinstance(query, OrderBy):
+                raise BadRequest("Wrong input: score_threshold can't be used with order_by")
+            threshold = float(threshold)
+        own = self._filter(req.get("filter"))
+        exclude: dict[str, Any] | None = None
+        if isinstance(query, Nearest) and query.point_id is not None:
+            if query.lookup_collection in (None, self.collection_name):
+                exclude = {"must_not": [{"has_id": [query.point_id]}]}
+        effective = _and(parent_filter, own, exclude)
+        params = req.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise BadRequest("Validation error: params must be an object")
+        stage = Stage(
+            query=query,
+            using=using,
+            filter=effective,
+            limit=limit,
+            offset=offset,
+            score_threshold=threshold,
+            params=params,
+            label=label,
+        )
+        if isinstance(query, Fusion) and query.weights is not None:
+            if len(query.weights) != len(raw_children):
+                raise BadRequest(
+                    f"Wrong input: RRF weights ({len(query.weights)}) must match the number "
+                    f"of prefetches ({len(raw_children)})"
+                )
+        for i, child in enumerate(raw_children):
+            child_limit = self._limit(child.get("limit") if isinstance(child, dict) else None,
+                                      "prefetch.limit")
+            stage.children.append(
+                self._stage(child, effective, depth + 1, f"{label}.prefetch[{i}]", child_limit)
+            )
+        return stage
+
+    def _query(self, value: Any, lookup_from: Any, has_children: bool) -> QuerySpec:
+        if value is None:
+            return None
+        if isinstance(value, dict) and "fusion" in value and len(value) == 1:
+            method = value["fusion"]
+            if method not in ("rrf", "dbsf"):
+                raise BadRequest(f"Validation error: unknown fusion {method!r}: use rrf or dbsf")
+            if not has_children:
+                raise BadRequest("Wrong input: fusion needs at least one prefetch")
+            return Fusion(method)
+        if isinstance(value, dict) and "rrf" in value and len(value) == 1:
+            if not has_children:
+                raise BadRequest("Wrong input: fusion needs at least one prefetch")
+            return self._rrf(value["rrf"])
+        if isinstance(value, dict) and "order_by" in value and len(value) == 1:
+            return self._order_by(value["order_by"])
+        if isinstance(value, dict) and "nearest" in value:
+            extra = set(value) - {"nearest", "mmr"}
+            if extra or value.get("mmr") is not None:
+                raise BadRequest("Wrong input: mmr is not supported")
+            value = value["nearest"]
+        elif isinstance(value, dict) and not ({"indices", "values"} >= set(value)):
+            kind = next(iter(value), "?")
+            raise BadRequest(f"Wrong input: query type `{kind}` is not supported")
+        return self._nearest(value, lookup_from)
+
+    def _rrf(self, spec: Any) -> Fusion:
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            raise BadRequest("Validation error: rrf must be an object")
+        k = spec.get("k")
+        if k is None:
+            k = DEFAULT_RRF_K
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise BadRequest("Validation error: rrf.k must be a positive integer")
+        weights = spec.get("weights")
+        if weights is not None:
+            if not _is_number_list(weights) or any(w < 0 for w in weights):
+                raise BadRequest("Validation error: rrf.weights must be non-negative numbers")
+            weights = [float(w) for w in weights]
+        return Fusion("rrf", float(k), weights)
+
+    def _order_by(self, spec: Any) -> OrderBy:
+        if isinstance(spec, str):
+            spec = {"key": spec}
+        if not isinstance(spec, dict) or not isinstance(spec.get("key"), str) or not spec["key"]:
+            raise BadRequest("Validation error: order_by needs a `key`")
+        direction = spec.get("direction") or "asc"
+        if direction not in ("asc", "desc"):
+            raise BadRequest("Validation error: order_by.direction must be asc or desc")
+        key = spec["key"]
+        if key not in self.indexed:
+            raise BadRequest(
+                f"Bad request: No range index for `order_by` key: `{key}`. "
+                "Please create one to use `order_by`."
+            )
+        start = spec.get("start_from")
+        if start is not None and (isinstance(start, bool) or not isinstance(start, int | float | str)):
+            raise BadRequest("Validation error: order_by.start_from must be a number or datetime")
+        return OrderBy(key, direction == "desc", start)
+
+    def _nearest(self, value: Any, lookup_from: Any) -> Nearest:
+        lookup_collection = lookup_vector = None
+        if lookup_from is not None:
+            if not isinstance(lookup_from, dict) or not isinstance(lookup_from.get("collection"), str):
+                raise BadRequest("Validation error: lookup_from needs a `collection`")
+            lookup_collection = lookup_from["collection"]
+            lookup_vector = lookup_from.get("vector")
+            if lookup_vector is not None and not isinstance(lookup_vector, str):
+                raise BadRequest("Validation error: lookup_from.vector must be a string")
+            if not self.collection_exists(lookup_collection):
+                raise NotFound(f"Collection `{lookup_collection}` doesn't exist!")
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            try:
+                pid = normalize_id(value)
+            except ValueError as exc:
+                raise BadRequest(f"Wrong input: {exc}") from None
+            return Nearest(None, pid, lookup_collection, lookup_vector)
+        if isinstance(value, list | dict):
+            return Nearest(value)
+        raise BadRequest("Wrong input: unsupported query: expected a vector, a point id or a query object")
