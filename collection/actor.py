@@ -14,7 +14,7 @@ from typing import Any
 import trio
 
 from collection.errors import HeronError, ServiceError
-from collection.messages import Flush, Message, Stop, Update, UpdateResult
+from collection.messages import Call, Flush, Message, Stop, Update, UpdateResult
 from segments.holder import SegmentHolder
 from wal import records
 from wal.log import WriteAheadLog
@@ -88,6 +88,12 @@ class CollectionActor:
                 group = []
             if isinstance(msg, Flush):
                 msg.reply.set(self.holder.flush_plan())
+            elif isinstance(msg, Call):
+                try:
+                    msg.reply.set(msg.fn(self.holder))
+                except Exception as exc:
+                    log.exception("call on the writer side of %s failed", self.name)
+                    msg.reply.fail(exc)
             elif isinstance(msg, Stop):
                 self.stopped = True
                 msg.reply.set(None)

@@ -104,7 +104,7 @@ class WalConfigDiff(Model):
 
 
 class MultiVectorConfig(Model):
-    comparator: str = "max_sim"
+    comparator: str
 
     @field_validator("comparator")
     @classmethod
@@ -298,7 +298,14 @@ class UpdateCollection(Model):
         for name, sparse in (self.sparse_vectors or {}).items():
             if name not in new.sparse_vectors:
                 raise KeyError(name)
-            new.sparse_vectors[name] = sparse
+            old = new.sparse_vectors[name]
+            index = old.index
+            if sparse.index is not None:
+                index = _diff_into(old.index or SparseIndexParams(), sparse.index)  # type: ignore[assignment]
+            new.sparse_vectors[name] = SparseVectorParams(
+                index=index,
+                modifier=sparse.modifier if sparse.modifier is not None else old.modifier,
+            )
         if self.params is not None:
             for key, value in self.params.model_dump(exclude_none=True).items():
                 setattr(new, key, value)

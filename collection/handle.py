@@ -18,8 +18,8 @@ import trio
 from collection import operations
 from collection.actor import CollectionActor, replay
 from collection.config import CollectionConfig
-from collection.errors import BadRequest, CollectionClosed, NotFound
-from collection.messages import Flush, Stop, Update, UpdateResult
+from collection.errors import BadRequest, CollectionClosed, NotFound, Overloaded
+from collection.messages import Call, Flush, Stop, Update, UpdateResult
 from collection.points import check_with_payload, check_with_vector, point_json
 from segments.filters import parse_filter
 from segments.holder import FlushPlan, SegmentHolder
@@ -31,6 +31,8 @@ from wal.log import WriteAheadLog
 log = logging.getLogger("heron.collection")
 
 CONFIG_FILE = "config.json"
+MAILBOX_WAIT = 10.0
+"""Seconds an update may wait for room in a full mailbox before it is refused with 503."""
 
 
 class Collection:
@@ -55,6 +57,10 @@ class Collection:
         self.actor = CollectionActor(name, holder, wal, last_op, receive)
         self.closed = False
         self._flush_lock = trio.Lock()
+        self.optimizing = False
+        self.optimizer_scope = trio.CancelScope()
+        self.needs_optimization: Any = None
+        """Set by the optimizer: a callable telling whether segments await a rebuild."""
 
     # --- lifecycle ------------------------------------------------------------------------
     @staticmethod
@@ -111,9 +117,26 @@ class Collection:
             raise CollectionClosed(f"Collection `{self.name}` is closed")
         msg = Update(record=record, wait=wait, check=check)
         try:
-            await self._send.send(msg)
+            try:
+                self._send.send_nowait(msg)
+            except trio.WouldBlock:
+                with trio.move_on_after(MAILBOX_WAIT):
+                    await self._send.send(msg)
+                    return await msg.reply.wait()
+                raise Overloaded(
+                    f"Collection `{self.name}` is overloaded: its update queue is full; "
+                    "retry later"
+                ) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise CollectionClosed(f"Collection `{self.name}` is closed") from None
+        return await msg.reply.wait()
+
+    async def call(self, fn: Any) -> Any:
+        """Run ``fn(holder)`` on the actor's side between two operations; return its result."""
+        if self.closed or self.actor.stopped:
+            raise CollectionClosed(f"Collection `{self.name}` is closed")
+        msg = Call(fn)
+        await self._send.send(msg)
         return await msg.reply.wait()
 
     async def flush(self) -> int:
@@ -145,16 +168,21 @@ class Collection:
     def info(self) -> dict[str, Any]:
         """CollectionInfo as Qdrant answers it."""
         points = self.holder.points_count
+        indexed = sum(getattr(seg, "indexed_vectors", 0) for seg in self.holder)
         return {
-            "status": "green",
+            "status": "yellow" if self.busy() else "green",
             "optimizer_status": "ok",
-            "indexed_vectors_count": 0,
+            "indexed_vectors_count": indexed,
             "points_count": points,
             "segments_count": len(self.holder.segments),
             "config": self.config.to_json(),
             "payload_schema": self.payload_schema(),
             "update_queue": {"length": self._send.statistics().current_buffer_used},
         }
+
+    def busy(self) -> bool:
+        """Whether the optimizer is rebuilding or has rebuilds planned (status yellow)."""
+        return self.optimizing or bool(self.needs_optimization and self.needs_optimization())
 
     def payload_schema(self) -> dict[str, Any]:
         """Indexed fields with their type and how many live points hold a value there."""

@@ -62,13 +62,21 @@ class Flush:
 
 
 @dataclass
+class Call:
+    """Run ``fn(holder)`` on the writer's side, between two operations (optimizer swaps)."""
+
+    fn: Callable[[Any], Any]
+    reply: Reply = field(default_factory=Reply)
+
+
+@dataclass
 class Stop:
     """Finish what is queued, then end the actor."""
 
     reply: Reply = field(default_factory=Reply)
 
 
-Message = Update | Flush | Stop
+Message = Update | Flush | Call | Stop
 
 
 @dataclass

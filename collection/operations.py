@@ -158,7 +158,10 @@ def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
     for p in points:
         unique.pop(p["id"], None)
         unique[p["id"]] = p
-    return {"op": "upsert", "points": list(unique.values())}
+    record = {"op": "upsert", "points": list(unique.values())}
+    if body.get("update_filter") is not None:
+        record["update_filter"] = check_filter(body["update_filter"])
+    return record
 
 
 def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[str, Any]]:
@@ -286,7 +289,10 @@ def update_vectors(config: CollectionConfig, body: dict[str, Any]) -> tuple[Reco
         if not vec:
             raise BadRequest("Wrong input: no vectors to update")
         points.append({"id": point_id(p["id"]), "vector": vec})
-    return {"op": "update_vectors", "points": points}, must_exist([p["id"] for p in points])
+    record = {"op": "update_vectors", "points": points}
+    if body.get("update_filter") is not None:
+        record["update_filter"] = check_filter(body["update_filter"])
+    return record, must_exist([p["id"] for p in points])
 
 
 def delete_vectors(config: CollectionConfig, body: dict[str, Any]) -> tuple[Record, Check | None]:

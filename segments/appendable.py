@@ -84,8 +84,11 @@ class AppendableSegment:
         store = self.vectors.get(name)
         return None if store is None else store.get(offset)
 
-    def search(self, name: str, query: Any, candidates: np.ndarray, top: int) -> SearchHits:
-        """Exact top-``top`` over ``candidates`` (a bool mask of offsets) for vector ``name``."""
+    def search(
+        self, name: str, query: Any, candidates: np.ndarray, top: int, params: Any = None
+    ) -> SearchHits:
+        """Exact top-``top`` over ``candidates`` (a bool mask of offsets) for vector ``name``;
+        ``params`` matter only to indexed segments."""
         store = self.vectors[name]
         if isinstance(query, tuple):
             scores, offsets = store.search(query[0], query[1], candidates, top)  # type: ignore[call-arg]

@@ -19,6 +19,7 @@ from segments import storage
 from segments.appendable import AppendableSegment
 from segments.filters import parse_filter
 from segments.ids import PointId
+from segments.immutable import ImmutableSegment
 from segments.payload_path import delete_at, set_at
 from segments.vectors import all_names
 
@@ -117,8 +118,14 @@ class SegmentHolder:
         points = record["points"]
         groups: dict[int, list[int]] = {}
         fresh: list[int] = []
+        blocked = self._not_matching(record.get("update_filter"), [p["id"] for p in points])
         for i, point in enumerate(points):
+            if point["id"] in blocked:
+                continue
             found = self.locate(point["id"])
+            if found is not None and not found[0].appendable:
+                found[0].delete(op_num, np.array([found[1]], dtype=np.int64))
+                found = None
             if found is None:
                 fresh.append(i)
             else:
@@ -159,6 +166,26 @@ class SegmentHolder:
                 out[name] = (items, has)
         return out
 
+    def _current_point(self, seg: AppendableSegment, off: int) -> dict[str, Any]:
+        """A stored point as an upsert record's point (vectors in their JSON form)."""
+        vectors = {}
+        for name in seg.vectors:
+            value = seg.vector_of(off, name)
+            if value is not None:
+                vectors[name] = value
+        return {"id": seg.ids.ids[off], "vector": vectors, "payload": seg.payload_of(off)}
+
+    def _move_to_write_segment(
+        self, op_num: int, seg: AppendableSegment, off: int
+    ) -> tuple[AppendableSegment, int]:
+        """Move a point out of an immutable segment so its vectors can change."""
+        point = self._current_point(seg, off)
+        seg.delete(op_num, np.array([off], dtype=np.int64))
+        self._op_upsert(op_num, {"points": [point]})
+        found = self.locate(point["id"])
+        assert found is not None
+        return found
+
     def _op_delete_points(self, op_num: int, record: dict[str, Any]) -> None:
         for seg, offs in self.select(record):
             seg.delete(op_num, offs)
@@ -183,11 +210,24 @@ class SegmentHolder:
     def _op_clear_payload(self, op_num: int, record: dict[str, Any]) -> None:
         self._rewrite_payloads(op_num, record, lambda _old: {})
 
+    def _not_matching(self, filter_json: Any, pids: list[PointId]) -> set[PointId]:
+        """Existing points among ``pids`` that an ``update_filter`` keeps from being updated."""
+        if not filter_json:
+            return set()
+        allowed = {pid for seg, offs in self.select_filter(filter_json) for pid in
+                   seg.point_ids(offs)}
+        return {pid for pid in pids if pid not in allowed and self.locate(pid) is not None}
+
     def _op_update_vectors(self, op_num: int, record: dict[str, Any]) -> None:
+        blocked = self._not_matching(record.get("update_filter"), [p["id"] for p in record["points"]])
         for point in record["points"]:
+            if point["id"] in blocked:
+                continue
             found = self.locate(point["id"])
             if found is None:
                 continue
+            if not found[0].appendable:
+                found = self._move_to_write_segment(op_num, *found)
             seg, off = found
             offs = np.array([off], dtype=np.int64)
             for name, vec in point["vector"].items():
@@ -207,6 +247,52 @@ class SegmentHolder:
 
     def _op_delete_index(self, op_num: int, record: dict[str, Any]) -> None:
         self.payload_schema.pop(record["field_name"], None)
+
+    # --- optimization (called on the writer's side) -------------------------------------------
+    def prepare_rebuild(self, seg_id: int) -> tuple[dict[str, Any], int] | None:
+        """Start rebuilding segment ``seg_id``: stop writing new points into it and return a
+        snapshot of it with the holder version it reflects."""
+        seg = self.segments.get(seg_id)
+        if seg is None:
+            return None
+        if seg is self.write_segment:
+            self.write_segment = None
+        return seg.snapshot(), self.version
+
+    def swap(self, seg_id: int, built: ImmutableSegment, built_at: int) -> bool:
+        """Replace segment ``seg_id`` by ``built``, carrying over what changed since the
+        snapshot it was built from: deletions, and points changed meanwhile (these move to
+        the write segment with their current state)."""
+        old = self.segments.get(seg_id)
+        if old is None:
+            return False
+        source = built.source_offsets
+        changed = np.flatnonzero(old.ids.versions[: old.size] > built_at)
+        if len(changed):
+            new_of = np.full(old.size, -1, dtype=np.int64)
+            new_of[source] = np.arange(len(source), dtype=np.int64)
+            moved: list[dict[str, Any]] = []
+            versions: list[int] = []
+            for off in changed.tolist():
+                target = new_of[off]
+                if target >= 0:
+                    built.delete(int(old.ids.versions[off]), np.array([target]))
+                if not old.ids.deleted[off]:
+                    moved.append(self._current_point(old, off))
+                    versions.append(int(old.ids.versions[off]))
+        else:
+            moved, versions = [], []
+        built.seg_id = self.next_segment_id
+        self.next_segment_id += 1
+        built.version = max(built.version, old.version)
+        built.dirty = True
+        del self.segments[seg_id]
+        self.segments[built.seg_id] = built
+        if self.write_segment is old:
+            self.write_segment = None
+        for point, version in zip(moved, versions, strict=True):
+            self._op_upsert(version, {"points": [point]})
+        return True
 
     # --- persistence ----------------------------------------------------------------------
     def flush_plan(self) -> FlushPlan:
@@ -231,7 +317,10 @@ class SegmentHolder:
         seg_root.mkdir(parents=True, exist_ok=True)
         dirs = {sid: d for sid, d in self._saved_dirs.items() if sid in plan.live_segments}
         for snap in plan.snapshots:
-            dirs[snap["seg_id"]] = storage.save_segment(seg_root, snap)
+            prev = self._saved_dirs.get(snap["seg_id"])
+            dirs[snap["seg_id"]] = storage.save_segment(
+                seg_root, snap, None if prev is None else seg_root / prev
+            )
         manifest = {
             "version": plan.version,
             "segments": {str(sid): d for sid, d in dirs.items()},
@@ -256,8 +345,13 @@ class SegmentHolder:
             return holder
         manifest = storage.read_json(path)
         for sid, dirname in manifest["segments"].items():
-            state = storage.load_segment(root / "segments" / dirname)
-            seg = AppendableSegment.restore(state, config)
+            seg_path = root / "segments" / dirname
+            state = storage.load_segment(seg_path)
+            seg: AppendableSegment
+            if state["kind"] == "immutable":
+                seg = ImmutableSegment.load(state, config, seg_path)
+            else:
+                seg = AppendableSegment.restore(state, config)
             holder.segments[int(sid)] = seg
             holder._saved_dirs[int(sid)] = dirname
         holder.version = holder.flushed_version = int(manifest["version"])

@@ -53,8 +53,11 @@ def read_json(path: Path) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def save_segment(root: Path, state: dict[str, Any]) -> str:
-    """Write a segment snapshot into a fresh directory under ``root``; return its name."""
+def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None) -> str:
+    """Write a segment snapshot into a fresh directory under ``root``; return its name.
+
+    HNSW graphs never change after a build: when ``previous`` (the segment's last directory)
+    holds them already, they are hard-linked instead of written again."""
     name = f"seg-{state['seg_id']}-v{state['version']}"
     final = root / name
     tmp = root / (name + ".tmp")
@@ -77,6 +80,21 @@ def save_segment(root: Path, state: dict[str, Any]) -> str:
     for i, vec_name in enumerate(names):
         for key, array in state["vectors"][vec_name].items():
             _write_npy(tmp / f"vec-{i}-{key}.npy", array)
+    index_files = {}
+    for vec_name, index in (state.get("indexes") or {}).items():
+        i = names.index(vec_name)
+        file = f"hnsw-{i}.bin"
+        index_files[vec_name] = i
+        old = None if previous is None else previous / file
+        if old is not None and old.exists():
+            os.link(old, tmp / file)
+        else:
+            index.save_index(str(tmp / file))
+            with open(tmp / file, "rb") as f:
+                os.fsync(f.fileno())
+    if index_files:
+        meta["index_files"] = index_files
+        _write_file(tmp / "meta.json", orjson.dumps(meta))
     _fsync_dir(tmp)
     if final.exists():
         shutil.rmtree(final)
@@ -99,6 +117,7 @@ def load_segment(path: Path) -> dict[str, Any]:
         "seg_id": meta["seg_id"],
         "version": meta["version"],
         "kind": meta.get("kind", "appendable"),
+        "index_files": meta.get("index_files", {}),
         "ids": read_json(path / "ids.json"),
         "payloads": read_json(path / "payloads.json"),
         "versions": np.load(path / "versions.npy", allow_pickle=False),

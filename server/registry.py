@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ from collection.config import CollectionConfig
 from collection.errors import BadRequest, Conflict, NotFound
 from collection.handle import Collection
 from optimizer.flusher import run_flusher
+from optimizer.worker import run_optimizer
 
 log = logging.getLogger("heron.registry")
 
@@ -54,6 +56,7 @@ class Registry:
         self._lock = trio.Lock()
         self._nursery: trio.Nursery | None = None
         self._done = trio.Event()
+        self.optimizer_limiter = trio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Load every collection, start their actors and the flusher; run until closed."""
@@ -79,14 +82,24 @@ class Registry:
         )
         assert self._nursery is not None
         await self._nursery.start(coll.actor.run)
+        await self._nursery.start(self._optimize, coll)
         self.collections[name] = coll
         return coll
+
+    async def _optimize(
+        self, coll: Collection, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The collection's optimizer, in a cancel scope its owner cancels before stopping."""
+        with trio.CancelScope() as scope:
+            coll.optimizer_scope = scope
+            await run_optimizer(coll, self.optimizer_limiter, task_status=task_status)
 
     async def close(self) -> None:
         """Stop every actor (each flushes), then end the registry's nursery."""
         async with self._lock:
             for coll in list(self.collections.values()):
                 try:
+                    coll.optimizer_scope.cancel()
                     await coll.stop()
                 except Exception:
                     log.exception("stopping collection %s failed", coll.name)
@@ -126,6 +139,7 @@ class Registry:
             coll = self.collections.pop(name, None)
             if coll is None:
                 return False
+            coll.optimizer_scope.cancel()
             await coll.stop()
             trash = self.dir / f".trash-{_digest(name)}"
 

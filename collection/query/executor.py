@@ -18,6 +18,7 @@ import trio
 
 from collection import operations
 from collection.config import CollectionConfig
+from collection.errors import BadRequest
 from collection.query import fusion
 from collection.query.ordering import by_id, order_by
 from collection.query.planner import Fusion, Nearest, OrderBy, Stage
@@ -25,10 +26,14 @@ from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filters import Filter, parse_filter
+from segments.immutable import SearchParams
 from segments.vectors.sparse import best_first, idf
 
 THREAD_THRESHOLD = 200_000
 """Segments with more stored floats than this are scored in a worker thread."""
+
+INDEXED_ONLY_SMALL = 1000
+"""With ``indexed_only``, unindexed segments are still searched while this small."""
 
 
 @dataclass
@@ -67,6 +72,7 @@ async def search(
     top: int,
     score_threshold: float | None = None,
     exclude: set[Any] | None = None,
+    params: SearchParams | None = None,
 ) -> list[Hit]:
     """The ``top`` best points for ``query`` on vector ``name`` over all segments, best first."""
     results: list[tuple[AppendableSegment, SearchHits]] = []
@@ -74,11 +80,15 @@ async def search(
     weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
 
     async def one(seg: AppendableSegment) -> None:
+        if params is not None and params.indexed_only and seg.appendable and (
+            seg.size > INDEXED_ONLY_SMALL
+        ):
+            return
         mask = _candidates(seg, flt, exclude)
-        if seg.size * weight > THREAD_THRESHOLD:
-            hits = await trio.to_thread.run_sync(seg.search, name, query, mask, top)
+        if seg.size * weight > THREAD_THRESHOLD or not seg.appendable:
+            hits = await trio.to_thread.run_sync(seg.search, name, query, mask, top, params)
         else:
-            hits = seg.search(name, query, mask, top)
+            hits = seg.search(name, query, mask, top, params)
         results.append((seg, hits))
 
     async with trio.open_nursery() as nursery:
@@ -117,6 +127,18 @@ class QueryContext:
     lookup: Callable[[str], Any]
     stats: list[StageStats] | None = None
     ranks: dict[str, Scored] | None = None
+
+
+def search_params(raw: dict[str, Any] | None) -> SearchParams:
+    """``params`` of a request stage (already shape-checked) as the index wants them."""
+    raw = raw or {}
+    ef = raw.get("hnsw_ef")
+    if ef is not None and (isinstance(ef, bool) or not isinstance(ef, int) or ef < 1):
+        raise BadRequest("Validation error: params.hnsw_ef must be a positive integer")
+    for key in ("exact", "indexed_only"):
+        if not isinstance(raw.get(key, False), bool):
+            raise BadRequest(f"Validation error: params.{key} must be a boolean")
+    return SearchParams(ef, bool(raw.get("exact", False)), bool(raw.get("indexed_only", False)))
 
 
 def _kind(stage: Stage) -> str:
@@ -187,6 +209,25 @@ def _matching(coll: Any, flt: dict[str, Any] | None) -> tuple[list[Any], list[Lo
     return ids, locs
 
 
+def _filtered(
+    flt: dict[str, Any] | None, ids: list[Any], locs: list[Location]
+) -> tuple[list[Any], list[Location]]:
+    """The candidates that match a stage's own effective filter (Qdrant re-applies it when
+    merging prefetches: merged ``should`` clauses can make a child wider than its parent)."""
+    if not flt or not ids:
+        return ids, locs
+    compiled = parse_filter(flt)
+    masks: dict[int, np.ndarray] = {}
+    keep = []
+    for i, (seg, off) in enumerate(locs):
+        mask = masks.get(id(seg))
+        if mask is None:
+            mask = masks[id(seg)] = compiled.mask(seg) & seg.live_mask()
+        if mask[off]:
+            keep.append(i)
+    return [ids[i] for i in keep], [locs[i] for i in keep]
+
+
 async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
     """Run one stage (its children first, all at once) and return its ranked output."""
     started = time.perf_counter()
@@ -216,7 +257,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
             out = out.pick(np.flatnonzero(out.scores >= stage.score_threshold))
         out = out.take(0, top)
     elif isinstance(q, Nearest) and stage.children:
-        ids, locs = union(children)
+        ids, locs = _filtered(stage.filter, *union(children))
         considered = len(ids)
         vector = resolve_vector(ctx, stage)
         out = rescore(
@@ -229,6 +270,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         hits = await search(
             list(coll.holder), stage.using, vector,
             higher_is_better(coll.config, stage.using), flt, top, stage.score_threshold,
+            params=search_params(stage.params),
         )
         considered = coll.holder.points_count
         out = Scored(
@@ -238,7 +280,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         )
     else:
         if stage.children:
-            ids, locs = union(children)
+            ids, locs = _filtered(stage.filter, *union(children))
         else:
             ids, locs = _matching(coll, stage.filter)
         considered = len(ids)

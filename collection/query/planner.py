@@ -16,7 +16,7 @@ from typing import Any
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, NotFound
 from collection.query.fusion import DEFAULT_RRF_K
-from segments.filters import FilterError, parse_filter
+from segments.filters import FilterError, parse_datetime, parse_filter
 from segments.ids import PointId, normalize_id
 
 DEFAULT_LIMIT = 10
@@ -77,13 +77,35 @@ class Stage:
         return not self.children
 
 
-def _and(*filters: dict[str, Any] | None) -> dict[str, Any] | None:
-    parts = [f for f in filters if f]
-    if not parts:
+def _clause(value: Any) -> list[Any] | None:
+    if value is None:
         return None
-    if len(parts) == 1:
-        return parts[0]
-    return {"must": parts}
+    return value if isinstance(value, list) else [value]
+
+
+def merge_filters(outer: dict[str, Any] | None, inner: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Combine a parent's filter with a stage's the way Qdrant does: clause by clause, so two
+    ``should`` lists become one list of alternatives; ``min_should`` pools its conditions
+    and keeps the larger count."""
+    if not outer:
+        return inner or None
+    if not inner:
+        return outer
+    out: dict[str, Any] = {}
+    for key in ("must", "must_not", "should"):
+        a, b = _clause(outer.get(key)), _clause(inner.get(key))
+        if a is not None or b is not None:
+            out[key] = [*(a or []), *(b or [])]
+    ma, mb = outer.get("min_should"), inner.get("min_should")
+    if ma is not None or mb is not None:
+        if ma is None or mb is None:
+            out["min_should"] = ma if mb is None else mb
+        else:
+            out["min_should"] = {
+                "conditions": [*ma["conditions"], *mb["conditions"]],
+                "min_count": max(ma["min_count"], mb["min_count"]),
+            }
+    return out
 
 
 def _is_number_list(value: Any) -> bool:
@@ -127,8 +149,8 @@ class Planner:
     def _limit(self, value: Any, name: str) -> int:
         if value is None:
             return DEFAULT_LIMIT
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadRequest(f"Validation error: {name} must be a non-negative integer")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise BadRequest(f"Validation error: {name} must be 1 or larger")
         if value > self.limits.max_limit:
             raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
         return value
@@ -192,7 +214,11 @@ class Planner:
             using = UNNAMED
         else:
             using = self._using(using_raw) if (isinstance(query, Nearest) or using_raw) else UNNAMED
+        if raw_children and query is None:
+            raise BadRequest("Wrong input: A query is needed to merge the prefetches")
         threshold = req.get("score_threshold")
+        if threshold is not None and query is None:
+            raise BadRequest("Wrong input: A query is needed to use the score_threshold")
         if threshold is not None:
             if isinstance(threshold, bool) or not isinstance(threshold, int | float):
                 raise BadRequest("Validation error: score_threshold must be a number")
@@ -204,7 +230,7 @@ class Planner:
         if isinstance(query, Nearest) and query.point_id is not None:
             if query.lookup_collection in (None, self.collection_name):
                 exclude = {"must_not": [{"has_id": [query.point_id]}]}
-        effective = _and(parent_filter, own, exclude)
+        effective = merge_filters(parent_filter, merge_filters(own, exclude))
         params = req.get("params")
         if params is not None and not isinstance(params, dict):
             raise BadRequest("Validation error: params must be an object")
@@ -290,7 +316,11 @@ class Planner:
                 "Please create one to use `order_by`."
             )
         start = spec.get("start_from")
-        if start is not None and (isinstance(start, bool) or not isinstance(start, int | float | str)):
+        if start is not None and (
+            isinstance(start, bool)
+            or not isinstance(start, int | float | str)
+            or (isinstance(start, str) and parse_datetime(start) is None)
+        ):
             raise BadRequest("Validation error: order_by.start_from must be a number or datetime")
         return OrderBy(key, direction == "desc", start)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, current_app
 
 from collection import operations as ops
 from collection.errors import BadRequest, NotFound
@@ -15,12 +15,20 @@ from server.routes.common import body_object, collection, flag, ok, update_resul
 bp = Blueprint("points", __name__)
 
 
+def check_batch_size(record: dict[str, Any]) -> None:
+    """Refuse an update that carries more points than ``limits.max_batch_points``."""
+    most = current_app.config["HERON_SETTINGS"].limits.max_batch_points
+    if len(record.get("points") or ()) > most:
+        raise BadRequest(f"Wrong input: at most {most} points may be sent in one request")
+
+
 async def _update(name: str, build: Any) -> Response:
     """Build a record (and check) from the body, send it to the actor, answer UpdateResult."""
     coll = collection(name)
     data = await body_object()
     built = build(coll.config, data)
     record, check = built if isinstance(built, tuple) else (built, None)
+    check_batch_size(record)
     res = await coll.update(record, wait=flag("wait", False), check=check)
     return ok(update_result(res))
 
@@ -70,6 +78,8 @@ async def batch_update(name: str) -> Response:
     coll = collection(name)
     data = await body_object()
     record, check = ops.batch(coll.config, data)
+    for sub in record["ops"]:
+        check_batch_size(sub)
     res = await coll.update(record, wait=flag("wait", False), check=check)
     return ok([update_result(res) for _ in record["ops"]])
 
@@ -98,6 +108,9 @@ async def get_point(name: str, pid: str) -> Response:
 async def scroll_points(name: str) -> Response:
     coll = collection(name)
     req = ScrollRequest.model_validate(await body_object())
+    most = current_app.config["HERON_SETTINGS"].limits.max_limit
+    if req.limit > most:
+        raise BadRequest(f"Wrong input: limit must be at most {most}")
     if req.order_by is not None:
         raise BadRequest("Wrong input: order_by in scroll is not supported yet")
     points, next_id = coll.scroll(

@@ -49,14 +49,13 @@ async def query_batch(name: str) -> Response:
     searches = body.get("searches")
     if not isinstance(searches, list):
         raise BadRequest("Validation error: `searches` must be a list of query requests")
-    if len(searches) > _limits().max_prefetches:
-        raise BadRequest(f"Wrong input: a batch may hold at most {_limits().max_prefetches} queries")
     explain = flag("explain", False)
     out = []
     for req in searches:
         if not isinstance(req, dict):
             raise BadRequest("Validation error: each search must be an object")
-        out.append(await _one(name, dict(req), explain or bool(req.get("explain", False))))
+        req = dict(req)
+        out.append(await _one(name, req, _explain_flag(req) or explain))
     return ok(out)
 
 

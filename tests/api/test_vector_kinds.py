@@ -5,8 +5,14 @@ heron and qdrant-client's local mode are loaded with the same seeded data and ev
 is compared; update_vectors/delete_vectors must keep them equal; acknowledged writes of each
 kind survive SIGKILL; bad vectors are rejected without writing anything.
 
-Local mode ignores ``datatype``, so the uint8 vectors hold integers (exact either way) and
-the float16 vector is compared with a tolerance.
+One collection holds a named vector of every kind: "dense" (float32, Cosine), a MaxSim
+multivector per distance ("colbert_cosine", "colbert_dot", "colbert_euclid",
+"colbert_manhattan"), uint8 ("bytes", Dot; "colbert_bytes", Euclid multivector), float16
+("half", Cosine; "colbert_half", Dot multivector) and sparse "sparse" / "sparse_idf".
+
+Local mode ignores ``datatype``, so uint8 vectors hold integers and float16 ones hold values
+float16 represents exactly: stored as-is, they score exactly as in local mode. Only "half"
+is compared with a tolerance, since Cosine normalises before the float16 rounding.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ DENSE: dict[str, models.VectorParams] = {
     ),
     "colbert_bytes": models.VectorParams(
         size=DIM, distance=D.EUCLID, datatype=models.Datatype.UINT8, multivector_config=MAXSIM
+    ),
+    "colbert_half": models.VectorParams(
+        size=DIM, distance=D.DOT, datatype=models.Datatype.FLOAT16, multivector_config=MAXSIM
     ),
     "bytes": models.VectorParams(size=DIM, distance=D.DOT, datatype=models.Datatype.UINT8),
     "half": models.VectorParams(size=DIM, distance=D.COSINE, datatype=models.Datatype.FLOAT16),
@@ -130,6 +139,7 @@ def create(client: QdrantClient, name: str) -> None:
 
 
 def load(client: QdrantClient, name: str, points: Sequence[models.PointStruct]) -> None:
+    """Create the collection and upsert ``points`` in batches of 100."""
     create(client, name)
     for start in range(0, len(points), 100):
         client.upsert(name, points=list(points[start : start + 100]), wait=True)
@@ -194,7 +204,9 @@ def assert_same_hits(got: Sequence[Any], want: Sequence[Any]) -> None:
             assert sorted(map(str, got_ids)) == sorted(map(str, want_ids)), (
                 start, _show(got), _show(want))
         start = end
-    for g, w in zip(got, want, strict=True):
+    by_id = {w.id: w for w in want}
+    for g in got:
+        w = by_id.get(g.id, g)  # a point from a cut-off tie: only its score is comparable
         if w.vector is not None:
             assert_same_vectors(g.vector, w.vector, g.id)
         assert g.payload == w.payload, (g.id, g.payload, w.payload)
@@ -214,7 +226,7 @@ def assert_close_hits(
 
 
 def compare_query(
-    remote: QdrantClient, local: QdrantClient, coll: str, using: str, **kw: Any
+    remote: QdrantClient, local: QdrantClient, coll: str, using: str | None, **kw: Any
 ) -> list[Any]:
     """Run one query on both sides and compare; returns local mode's hits."""
     got = remote.query_points(coll, using=using, **kw).points
@@ -248,12 +260,12 @@ def _threshold(ranked: Sequence[Any], start: int, gap: float) -> float | None:
 
 
 def check_queries(
-    remote: QdrantClient, local: QdrantClient, coll: str, using: str, seed: int
+    remote: QdrantClient, local: QdrantClient, coll: str, using: str, seed: int, rounds: int = 3
 ) -> None:
     """Nearest neighbours of random queries of kind ``using``: plain, with offset, with a
     payload filter, with has_vector filters, with score_threshold, returning vectors."""
     rng = np.random.default_rng(seed)
-    for _ in range(3):
+    for _ in range(rounds):
         q = make_query(rng, using)
         ranked = compare_query(remote, local, coll, using, query=q, limit=300,
                                with_payload=False)
@@ -269,6 +281,11 @@ def check_queries(
         compare_query(remote, local, coll, using, query=q, limit=20, query_filter=models.Filter(
             must_not=[models.HasVectorCondition(has_vector=other)],
             should=[models.FieldCondition(key="tag", match=models.MatchAny(any=["x", "z"]))]))
+        if using in SPARSE:  # an index no point holds, a zero weight, an empty query
+            for odd in ([VOCAB + 7], [0, VOCAB + 7], []):
+                weights = [0.0 if i == 0 else 1.0 for i in odd]
+                compare_query(remote, local, coll, using, limit=50, query=models.SparseVector(
+                    indices=odd, values=weights))
         gap = 4 * HALF_TOL if using == "half" else 1e-3 * max(1.0, abs(ranked[0].score))
         threshold = _threshold(ranked, int(rng.integers(0, max(1, len(ranked) // 2))), gap)
         if threshold is not None:
@@ -288,6 +305,7 @@ def check_query_by_id(
 
 
 def scroll_all(client: QdrantClient, coll: str, **kw: Any) -> list[Any]:
+    """Every point, page by page (64 a page), in scroll order."""
     out: list[Any] = []
     offset: Any = None
     while True:
@@ -379,9 +397,31 @@ def test_retrieve_with_vector_selection(pair: tuple[QdrantClient, QdrantClient])
     remote, local = pair
     ids = [p.id for p in POINTS[::9]] + [123_456_789]
     for with_vectors in (True, False, ["sparse", "colbert_dot"], ["half", "bytes", "sparse_idf"]):
-        got = sorted(remote.retrieve("kinds", ids, with_vectors=with_vectors), key=lambda r: str(r.id))
-        want = sorted(local.retrieve("kinds", ids, with_vectors=with_vectors), key=lambda r: str(r.id))
-        assert_same_records(got, want)
+        got = remote.retrieve("kinds", ids, with_vectors=with_vectors)
+        want = local.retrieve("kinds", ids, with_vectors=with_vectors)
+        assert_same_records(sorted(got, key=lambda r: str(r.id)),
+                            sorted(want, key=lambda r: str(r.id)))
+
+
+def test_prefetch_across_kinds(pair: tuple[QdrantClient, QdrantClient]) -> None:
+    """Prefetches of different kinds fused with RRF, and candidates of one kind re-scored by
+    another (sparse -> MaxSim, MaxSim -> IDF sparse, ids as queries)."""
+    remote, local = pair
+    rng = np.random.default_rng(77)
+    exact = [n for n in KINDS if n != "half"]  # float16 ranks may differ on near-ties
+    for k in range(4):
+        names = [exact[(k + j) % len(exact)] for j in range(3)]
+        prefetch = [models.Prefetch(query=make_query(rng, n), using=n, limit=30) for n in names]
+        compare_query(remote, local, "kinds", None, prefetch=prefetch,
+                      query=models.FusionQuery(fusion=models.Fusion.RRF), limit=15)
+    for first, then in [("sparse", "colbert_euclid"), ("colbert_manhattan", "sparse_idf"),
+                        ("sparse_idf", "colbert_bytes"), ("bytes", "colbert_cosine")]:
+        prefetch = models.Prefetch(query=make_query(rng, first), using=first, limit=40)
+        compare_query(remote, local, "kinds", then, prefetch=prefetch,
+                      query=make_query(rng, then), limit=10)
+    pid = next(p for p in HAS["colbert_dot"] if p in HAS["sparse_idf"])
+    compare_query(remote, local, "kinds", "sparse_idf", query=pid, limit=10,
+                  prefetch=models.Prefetch(query=pid, using="colbert_dot", limit=40))
 
 
 def test_query_by_id_lacking_the_vector(
@@ -432,6 +472,42 @@ def test_collection_info_round_trip(
     assert http.get("/collections/kinds").json()["result"]["points_count"] == len(POINTS)
 
 
+def test_sparse_config_update_merges(heron: HeronProcess, http: httpx.Client) -> None:
+    """PATCH of sparse_vectors merges like Qdrant: fields left out keep their values (the
+    index field by field), and a modifier switched on or off changes the scores at once."""
+    remote = QdrantClient(url=heron.url, prefer_grpc=False, timeout=30)
+    local = QdrantClient(":memory:")
+    patches: list[dict[str, models.SparseVectorParams]] = [
+        {"sparse_idf": models.SparseVectorParams(index=models.SparseIndexParams(on_disk=True))},
+        {"sparse_idf": models.SparseVectorParams(
+            index=models.SparseIndexParams(full_scan_threshold=10))},
+        {"sparse": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    ]
+    for c in (remote, local):
+        load(c, "kinds_patch", POINTS[:80])
+        for patch in patches:
+            c.update_collection("kinds_patch", sparse_vectors_config=patch)
+    want = {"sparse": {"modifier": "idf"},
+            "sparse_idf": {"modifier": "idf", "index": {"on_disk": True, "full_scan_threshold": 10}}}
+    raw = http.get("/collections/kinds_patch").json()["result"]["config"]["params"]
+    rng = np.random.default_rng(3)
+    try:
+        assert raw["sparse_vectors"] == want, raw["sparse_vectors"]
+        for name in SPARSE:
+            for _ in range(3):
+                compare_query(remote, local, "kinds_patch", name, query=make_query(rng, name),
+                              limit=20)
+        for c in (remote, local):  # and IDF off again
+            c.update_collection("kinds_patch", sparse_vectors_config={
+                "sparse_idf": models.SparseVectorParams(modifier=models.Modifier.NONE)})
+        compare_query(remote, local, "kinds_patch", "sparse_idf",
+                      query=make_query(rng, "sparse_idf"), limit=20)
+    finally:
+        remote.delete_collection("kinds_patch")
+        remote.close()
+        local.close()
+
+
 # --- update_vectors / delete_vectors ------------------------------------------------------
 
 
@@ -462,8 +538,60 @@ def _mutate(client: QdrantClient, coll: str) -> None:
     ], wait=True)
     # an upsert replaces all of a point's vectors
     client.upsert(coll, points=[
-        models.PointStruct(id=POINTS[200].id, vector={"sparse_idf": make_vector(rng, "sparse_idf")},
+        models.PointStruct(id=POINTS[200].id,
+                           vector={"sparse_idf": make_vector(rng, "sparse_idf")},
                            payload={"group": 9, "tag": "x"}),
+    ], wait=True)
+    # whole points deleted: they leave the IDF statistics too
+    client.delete(coll, models.PointIdsList(points=[p.id for p in POINTS[210:230]]), wait=True)
+    # edge values: extreme and zero-valued sparse entries, uint8 0/255, one-row multivectors,
+    # all-zero Cosine vectors and rows
+    row0 = [0.0] * DIM
+    client.upsert(coll, points=[
+        models.PointStruct(id=900_001, payload={"group": 0, "tag": "y"}, vector={
+            "sparse": models.SparseVector(indices=[2**32 - 1, 0, 1], values=[1.5, 0.0, -0.5]),
+            "sparse_idf": models.SparseVector(indices=[0, 199], values=[0.0, 2.5]),
+            "bytes": [0.0, 255.0] * (DIM // 2),
+            "colbert_bytes": [[255.0] * DIM],
+            "colbert_dot": [make_query(rng, "dense")],
+            "dense": row0,
+            "colbert_cosine": [row0, make_query(rng, "dense")],
+        }),
+        models.PointStruct(id=900_002, payload={"group": 1, "tag": "z"}, vector={
+            "sparse": models.SparseVector(indices=[], values=[]),
+            "sparse_idf": models.SparseVector(indices=[], values=[]),
+            "colbert_euclid": [row0],
+            "colbert_manhattan": [make_query(rng, "dense")] * 2,
+        }),
+    ], wait=True)
+    # the same id twice in one upsert: the last one wins (and only it counts for IDF)
+    twice = POINTS[150].id
+    client.upsert(coll, points=[
+        models.PointStruct(id=twice, vector={n: make_vector(rng, n) for n in KINDS},
+                           payload={"group": 2, "tag": "y"}) for _ in range(2)
+    ], wait=True)
+    # deleted, then upserted again under the same id
+    client.delete(coll, models.PointIdsList(points=[POINTS[151].id]), wait=True)
+    client.upsert(coll, points=[models.PointStruct(
+        id=POINTS[151].id, vector={"sparse_idf": make_vector(rng, "sparse_idf"),
+                                   "colbert_cosine": make_vector(rng, "colbert_cosine")})],
+        wait=True)
+    # the columnar form and the batch endpoint carry every kind too
+    ids = [900_010 + k for k in range(6)]
+    client.upsert(coll, models.Batch(
+        ids=ids, vectors={n: [make_vector(rng, n) for _ in ids] for n in ("sparse", "colbert_dot",
+                                                                         "bytes", "sparse_idf")},
+        payloads=[{"group": k % 5, "tag": "x"} for k in range(len(ids))],
+    ), wait=True)
+    client.batch_update_points(coll, [
+        models.UpdateVectorsOperation(update_vectors=models.UpdateVectors(points=[
+            models.PointVectors(id=ids[0], vector={n: make_vector(rng, n) for n in KINDS}),
+        ])),
+        models.DeleteVectorsOperation(delete_vectors=models.DeleteVectors(
+            points=ids[1:3], vector=["sparse", "colbert_dot"])),
+        models.UpdateVectorsOperation(update_vectors=models.UpdateVectors(points=[
+            models.PointVectors(id=ids[2], vector={"sparse_idf": make_vector(rng, "sparse_idf")}),
+        ])),
     ], wait=True)
 
 
@@ -492,14 +620,36 @@ def test_mutated_equally(mutated: tuple[QdrantClient, QdrantClient]) -> None:
                 == local.count("kinds_mut", count_filter=flt).count), name
 
 
+def test_update_vectors_with_update_filter(heron: HeronProcess, collection_name: str) -> None:
+    """update_vectors with update_filter changes only the listed points matching the filter."""
+    remote = QdrantClient(url=heron.url, prefer_grpc=False, timeout=30)
+    local = QdrantClient(":memory:")
+    rng = np.random.default_rng(SEED + 6)
+    update = [
+        models.PointVectors(id=p.id, vector={n: make_vector(rng, n) for n in KINDS[::2]})
+        for p in POINTS[:40]
+    ]
+    for c in (remote, local):
+        load(c, collection_name, POINTS[:60])
+        c.update_vectors(collection_name, points=update, update_filter=_group_filter(1), wait=True)
+    try:
+        assert_same_records(scroll_all(remote, collection_name, with_vectors=True),
+                            scroll_all(local, collection_name, with_vectors=True))
+    finally:
+        remote.delete_collection(collection_name)
+        remote.close()
+        local.close()
+
+
 @pytest.mark.parametrize("using", KINDS)
 def test_mutated_queries(mutated: tuple[QdrantClient, QdrantClient], using: str) -> None:
     """Queries by vector and by id of each kind still agree (IDF follows deletions)."""
     remote, local = mutated
-    check_queries(remote, local, "kinds_mut", using, seed=100 + KINDS.index(using))
+    check_queries(remote, local, "kinds_mut", using, seed=100 + KINDS.index(using), rounds=2)
     holders = [p.id for p in scroll_all(local, "kinds_mut", scroll_filter=models.Filter(
         must=[models.HasVectorCondition(has_vector=using)]))]
-    check_query_by_id(remote, local, "kinds_mut", using, holders[:3] + holders[40:43])
+    edge = [pid for pid in (900_001, 900_002, 900_010, 900_012) if pid in holders]
+    check_query_by_id(remote, local, "kinds_mut", using, holders[:3] + holders[40:43] + edge)
 
 
 # --- bad input ---------------------------------------------------------------------------
@@ -593,7 +743,8 @@ def test_bad_vectors_rejected(bad_coll: str, http: httpx.Client, vector: dict[st
     rng = np.random.default_rng(99)
     good = [{"id": 5_000 + k, "vector": _good(rng)} for k in range(6)]
     name = next(iter(vector))
-    columnar = {"ids": [6_000, 6_001], "vectors": {name: [_raw(make_vector(rng, name)), vector[name]]}}
+    column = [_raw(make_vector(rng, name)), vector[name]]
+    columnar = {"ids": [6_000, 6_001], "vectors": {name: column}}
     with_good = {**_good(rng), **vector}
     cases: list[tuple[str, str, Any]] = [
         ("PUT", "points?wait=true", {"points": [{"id": 7_000, "vector": vector}]}),
@@ -614,11 +765,35 @@ def test_bad_vectors_rejected(bad_coll: str, http: httpx.Client, vector: dict[st
     for method, suffix, body in cases:
         r = _post(http, method, f"/collections/{bad_coll}/{suffix}", body)
         assert_rejected(r)
-        # a barrier: a wait=true write that changes nothing, so a queued bad write shows
-        barrier = _post(http, "POST", f"/collections/{bad_coll}/points/payload?wait=true",
-                        {"payload": old_payload, "points": [old_id]})
-        assert barrier.status_code == 200, barrier.text
-        assert _state(http, bad_coll) == before, (suffix, json.dumps(body)[:200])
+    # a barrier: a wait=true write that changes nothing, so a queued bad write shows
+    barrier = _post(http, "POST", f"/collections/{bad_coll}/points/payload?wait=true",
+                    {"payload": old_payload, "points": [old_id]})
+    assert barrier.status_code == 200, barrier.text
+    assert _state(http, bad_coll) == before
+
+
+BAD_CONFIGS: list[tuple[str, dict[str, Any]]] = [
+    ("unknown datatype", {"vectors": {"v": {"size": 4, "distance": "Dot", "datatype": "int8"}}}),
+    ("unknown comparator", {"vectors": {"v": {"size": 4, "distance": "Dot",
+                                              "multivector_config": {"comparator": "sum"}}}}),
+    ("multivector_config without comparator",
+     {"vectors": {"v": {"size": 4, "distance": "Dot", "multivector_config": {}}}}),
+    ("unknown modifier", {"sparse_vectors": {"s": {"modifier": "bm25"}}}),
+    ("sparse params not an object", {"sparse_vectors": {"s": 3}}),
+    ("name both dense and sparse",
+     {"vectors": {"v": {"size": 4, "distance": "Dot"}}, "sparse_vectors": {"v": {}}}),
+]
+
+
+@pytest.mark.parametrize("body", [b for _, b in BAD_CONFIGS], ids=[n for n, _ in BAD_CONFIGS])
+def test_bad_collection_configs(
+    http: httpx.Client, collection_name: str, body: dict[str, Any]
+) -> None:
+    """A collection config with a bad datatype, comparator or modifier is a 4xx and no
+    collection is created."""
+    assert_rejected(_post(http, "PUT", f"/collections/{collection_name}", body))
+    exists = http.get(f"/collections/{collection_name}/exists").json()["result"]["exists"]
+    assert exists is False
 
 
 BAD_QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -696,23 +871,49 @@ def _dump(http: httpx.Client, coll: str) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize("flushed", [False, True], ids=["wal-only", "after-flush"])
-def test_vectors_survive_sigkill(tmp_path: Path, flushed: bool) -> None:
+def _durable_tail(client: QdrantClient, coll: str) -> None:
+    """Three more writes after a flush: vector updates, deletions and a point of each kind."""
+    rng = np.random.default_rng(SEED + 5)
+    ids = [p.id for p in make_points(SEED + 3, 70, 10)[30:38]]
+    client.update_vectors(coll, points=[
+        models.PointVectors(id=pid, vector={n: make_vector(rng, n) for n in KINDS})
+        for pid in ids[:5]
+    ], wait=True)
+    client.delete_vectors(coll, vectors=["sparse_idf", "colbert_bytes", "half"],
+                          points=ids[5:], wait=True)
+    client.upsert(coll, points=[models.PointStruct(
+        id=900_100, vector={n: make_vector(rng, n) for n in KINDS}, payload={"group": 0})],
+        wait=True)
+
+
+MODES = {"wal-only": ("60", False), "after-flush": ("0.2", False), "flush-then-wal": ("0.2", True)}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_vectors_survive_sigkill(tmp_path: Path, mode: str) -> None:
     """Acknowledged writes of every kind come back exactly after SIGKILL, whether replayed
-    from the WAL or loaded from flushed segments; they also match local mode."""
-    interval = "0.2" if flushed else "60"
-    server = HeronProcess(tmp_path / "storage",
-                          env={"HERON__STORAGE__FLUSH_INTERVAL_SEC": interval}).start()
+    from the WAL, loaded from flushed segments, or both; spread over several segments, they
+    also answer queries as local mode does."""
+    interval, tail = MODES[mode]
+    server = HeronProcess(tmp_path / "storage", env={
+        "HERON__STORAGE__FLUSH_INTERVAL_SEC": interval,
+        "HERON__STORAGE__MAX_POINTS_PER_SEGMENT": "25",  # several segments per collection
+    }).start()
     try:
         remote = QdrantClient(url=server.url, prefer_grpc=False, timeout=30)
         _durable_ops(remote, "durable")
+        if interval != "60":
+            time.sleep(0.6)  # let the flusher persist the segments and truncate the WAL
+        if tail:
+            _durable_tail(remote, "durable")
         with httpx.Client(base_url=server.url, timeout=30) as http:
             before = _dump(http, "durable")
-        assert before["count"] == 80
-        if flushed:
-            time.sleep(0.6)
+        assert before["count"] == 80 + tail
         server.kill()
         server.start()
+        if mode == "wal-only":  # nothing was flushed: all of it came back from the WAL
+            ops = 4 + 1 + len(KINDS)  # upsert batches, one update_vectors, a delete per kind
+            assert f"replayed {ops} operations" in server.log(), server.log()
         with httpx.Client(base_url=server.url, timeout=30) as http:
             after = _dump(http, "durable")
         assert after["params"] == before["params"]
@@ -722,10 +923,15 @@ def test_vectors_survive_sigkill(tmp_path: Path, flushed: bool) -> None:
 
         local = QdrantClient(":memory:")
         _durable_ops(local, "durable")
+        if tail:
+            _durable_tail(local, "durable")
         remote = QdrantClient(url=server.url, prefer_grpc=False, timeout=30)
         assert_same_records(scroll_all(remote, "durable", with_vectors=True),
                             scroll_all(local, "durable", with_vectors=True))
-        for name in KINDS:
+        assert remote.get_collection("durable").segments_count > 1
+        for k, name in enumerate(KINDS):
+            if tail:  # IDF, MaxSim etc. over flushed segments plus a replayed tail
+                check_queries(remote, local, "durable", name, seed=200 + k, rounds=1)
             holders, _ = local.scroll("durable", limit=2, scroll_filter=models.Filter(
                 must=[models.HasVectorCondition(has_vector=name)]))
             check_query_by_id(remote, local, "durable", name, [p.id for p in holders])

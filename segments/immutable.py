@@ -1,0 +1,201 @@
+"""The indexed segment: built once from an appendable one, searched through HNSW graphs.
+
+Each dense vector (Cosine, Dot, Euclid) gets an hnswlib graph over its live rows; Manhattan
+vectors and multivectors are searched exactly, sparse vectors keep their inverted index. The
+segment takes no new points: deletes, payload changes and vector deletions apply in place, and
+a point whose vectors change moves to the collection's write segment. Graph results are
+re-scored exactly with numpy, so scores match exact search wherever the graph finds a point.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+
+from collection.config import CollectionConfig, Distance, HnswConfig
+from segments.appendable import AppendableSegment, SearchHits
+from segments.vectors import make_storage, restore_storage
+from segments.vectors.dense import DenseVectors
+from segments.vectors.sparse import best_first, mask_of
+
+SPACES = {Distance.COSINE: "ip", Distance.DOT: "ip", Distance.EUCLID: "l2"}
+
+
+@dataclass
+class SearchParams:
+    """What a query may ask of the index: ``hnsw_ef``, ``exact``, ``indexed_only``."""
+
+    hnsw_ef: int | None = None
+    exact: bool = False
+    indexed_only: bool = False
+
+
+def hnsw_config_for(config: CollectionConfig, name: str) -> HnswConfig:
+    """The collection's HNSW config with the vector's own overrides applied."""
+    base = config.hnsw_config
+    own = config.vectors[name].hnsw_config
+    if own is None:
+        return base
+    return base.model_copy(update=own.model_dump(exclude_none=True))
+
+
+def build_index(store: DenseVectors, size: int, hnsw: HnswConfig, threads: int) -> Any:
+    """Blocking: an hnswlib graph over the rows of ``store`` that are present."""
+    index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
+    offsets = np.flatnonzero(mask_of(store.present, size))
+    index.init_index(
+        max_elements=max(1, len(offsets)),
+        ef_construction=hnsw.ef_construct,
+        M=max(2, hnsw.m),
+    )
+    if len(offsets):
+        rows = store.data[offsets].astype(np.float32)
+        index.add_items(rows, offsets, num_threads=max(1, threads))
+    return index
+
+
+class ImmutableSegment(AppendableSegment):
+    """An appendable segment's data frozen at a point in time, plus HNSW graphs."""
+
+    appendable = False
+
+    def __init__(self, seg_id: int, config: CollectionConfig) -> None:
+        super().__init__(seg_id, config)
+        self.indexes: dict[str, Any] = {}
+        self.hnsw: dict[str, HnswConfig] = {}
+        self.source_offsets = np.zeros(0, dtype=np.int64)
+        """Offsets in the segment this one was built from, per offset of this one."""
+
+    @property
+    def indexed_vectors(self) -> int:
+        """How many vectors the graphs hold (what ``indexed_vectors_count`` reports)."""
+        live = self.live_mask()
+        return sum(
+            int((mask_of(self.vectors[name].present, self.size) & live).sum())
+            for name in self.indexes
+        )
+
+    def search(
+        self,
+        name: str,
+        query: Any,
+        candidates: np.ndarray,
+        top: int,
+        params: SearchParams | None = None,
+    ) -> SearchHits:
+        """Top ``top`` among candidates: through the graph when it has one and the candidates
+        are many, exactly otherwise."""
+        index = self.indexes.get(name)
+        params = params or SearchParams()
+        store = self.vectors[name]
+        if index is None or params.exact or isinstance(query, tuple):
+            return super().search(name, query, candidates, top)
+        assert isinstance(store, DenseVectors)
+        mask = mask_of(candidates, len(store.present)) & store.present
+        count = int(mask.sum())
+        if count == 0 or top <= 0:
+            return SearchHits(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
+        threshold_points = self.hnsw[name].full_scan_threshold * 1024 // max(1, store.dim * 4)
+        total = int(index.get_current_count())
+        if count <= max(threshold_points, top) or count < total * 0.05:
+            return super().search(name, query, mask, top)
+        selectivity = count / max(1, total)
+        want = min(count, math.ceil(top / selectivity * 1.2) + 8)
+        ef = max(params.hnsw_ef or self.hnsw[name].ef_construct, want)
+        q = store.prepare_query(query)
+        while True:
+            k = min(want, total)
+            index.set_ef(max(ef, k))
+            labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
+            found = labels[0].astype(np.int64)
+            found = found[mask[found]]
+            if len(found) >= top or k >= total:
+                break
+            want *= 2
+        scores = store.score_offsets(query, found)
+        keep = ~np.isnan(scores)
+        found, scores = found[keep], scores[keep]
+        best = best_first(scores, top, store.higher_is_better)
+        return SearchHits(scores[best], found[best])
+
+    # --- building and persistence -------------------------------------------------------------
+    @classmethod
+    def build(
+        cls, source: dict[str, Any], config: CollectionConfig, threads: int
+    ) -> ImmutableSegment:
+        """Blocking: a compacted segment (live points only) with graphs, from a snapshot."""
+        live = ~np.asarray(source["deleted"], dtype=bool)
+        keep = np.flatnonzero(live)
+        state = {
+            "seg_id": source["seg_id"],
+            "version": source["version"],
+            "ids": [source["ids"][i] for i in keep.tolist()],
+            "versions": np.asarray(source["versions"])[keep],
+            "deleted": np.zeros(len(keep), dtype=bool),
+            "payloads": [source["payloads"][i] for i in keep.tolist()],
+            "vectors": {},
+        }
+        seg = cls.restore(state, config)
+        size = len(keep)
+        for name, arrays in source["vectors"].items():
+            store = _restore_rows(config, name, arrays, keep)
+            seg.vectors[name] = store
+        seg.source_offsets = keep
+        for name, store in seg.vectors.items():
+            if isinstance(store, DenseVectors) and store.distance in SPACES:
+                seg.hnsw[name] = hnsw_config_for(config, name)
+                seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
+        return seg
+
+    def snapshot(self) -> dict[str, Any]:
+        state = super().snapshot()
+        state["kind"] = "immutable"
+        state["indexes"] = dict(self.indexes)
+        return state
+
+    @classmethod
+    def load(cls, state: dict[str, Any], config: CollectionConfig, path: Path) -> ImmutableSegment:
+        """Blocking: restore arrays and load each saved graph (never rebuilt on start)."""
+        seg = cls.restore(state, config)
+        for name, store in seg.vectors.items():
+            if isinstance(store, DenseVectors) and store.distance in SPACES:
+                seg.hnsw[name] = hnsw_config_for(config, name)
+                file = path / f"hnsw-{state['index_files'][name]}.bin"
+                if file.exists():
+                    index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
+                    index.load_index(str(file), max_elements=max(1, seg.size))
+                    seg.indexes[name] = index
+        return seg
+
+
+def _restore_rows(
+    config: CollectionConfig, name: str, arrays: dict[str, np.ndarray], keep: np.ndarray
+) -> Any:
+    """The storage of vector ``name`` holding only the kept offsets, renumbered 0..len-1."""
+    full = restore_storage(config, name, arrays, len(arrays["present"]))
+    if isinstance(full, DenseVectors):
+        store = DenseVectors(full.dim, full.distance, full.datatype, len(keep))
+        store.data[: len(keep)] = full.data[keep]
+        store.present[: len(keep)] = full.present[keep]
+        return store
+    store = make_storage(config, name, len(keep))
+    has = mask_of(full.present, len(arrays["present"]))[keep]
+    new_offsets = np.flatnonzero(has)
+    if len(new_offsets):
+        items = [full.get(int(o)) for o in keep[has].tolist()]
+        store.put(new_offsets, [_item(it) for it in items])
+    return store
+
+
+def _item(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (
+            np.asarray(value["indices"], dtype=np.int64),
+            np.asarray(value["values"], dtype=np.float32),
+        )
+    return np.asarray(value, dtype=np.float32)
