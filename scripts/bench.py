@@ -9,9 +9,14 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
 - ``sparse``: sparse vectors with ~100 non-zeros from a 30k vocabulary; query p50.
 - ``multi``: multivectors of 4 x 128-d (MaxSim, Cosine); query p50.
 - ``rrf``: two-prefetch RRF (dense + sparse) against a single dense query on the same points.
+- ``index``: the HNSW benchmark (not in the default run): ingest, time until green, recall@10
+  against exact ground truth, single-client p50/p99, requests/s at 16 concurrent clients
+  against ``GET /``, 10 %-filtered and two-prefetch RRF p50, restart time, server RSS; and on
+  the same data, qdrant-client local mode's p50 and raw hnswlib's 2-thread build and p50.
 
     .venv/bin/python scripts/bench.py --points 10000 --queries 300
     .venv/bin/python scripts/bench.py --sections sparse,multi
+    .venv/bin/python scripts/bench.py --sections index --points 100000
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.server import HeronProcess  # noqa: E402
 
-SECTIONS = ("dense", "sparse", "multi", "rrf")
+SECTIONS = ("dense", "sparse", "multi", "rrf", "index")
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -103,6 +108,143 @@ def p(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,
+                   clients: int = 16) -> float:
+    """Requests/s with ``clients`` threads for ``seconds``: queries, or ``GET /`` if no body."""
+    import threading
+
+    done = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def worker(w: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            i = w
+            while time.perf_counter() < stop:
+                if make_body is None:
+                    http.get("/").raise_for_status()
+                else:
+                    http.post("/collections/idx/points/query",
+                              content=orjson.dumps(make_body(i), option=orjson.OPT_SERIALIZE_NUMPY),
+                              headers={"content-type": "application/json"}).raise_for_status()
+                done[w] += 1
+                i += clients
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.perf_counter() - t0)
+
+
+def index_section(b: Bench, server: HeronProcess, dense: np.ndarray, dq: np.ndarray,
+                  sparse: list[dict[str, Any]], sq: list[dict[str, Any]],
+                  args: argparse.Namespace) -> list[str]:
+    """The HNSW benchmark of issue 5 (see the module docstring)."""
+    import hnswlib
+    from qdrant_client import QdrantClient, models
+
+    n, dim, out = len(dense), dense.shape[1], []
+    cats = np.arange(n) % 10
+    pts = [{"id": i, "vector": {"d": dense[i], "s": sparse[i]}, "payload": {"cat": int(cats[i])}}
+           for i in range(n)]
+    cfg = {"vectors": {"d": {"size": dim, "distance": "Cosine"}}, "sparse_vectors": {"s": {}}}
+    rate = b.load("idx", cfg, pts, args.batch)
+    b.http.put("/collections/idx/index?wait=true",
+               json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
+    t0 = time.perf_counter()
+    while b.http.get("/collections/idx").json()["result"]["status"] != "green":
+        time.sleep(0.2)
+    green = time.perf_counter() - t0
+    info = b.http.get("/collections/idx").json()["result"]
+    out.append(f"index: ingest {rate:,.0f} points/s | green after {green:.1f} s "
+               f"({info['segments_count']} segments, {info['indexed_vectors_count']} indexed)")
+
+    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
+    truth = np.argsort(-(qn @ unit.T), axis=1)[:, :10]
+    found: list[list[int]] = []
+    lat = b.timed(lambda i: lambda: found.append([p["id"] for p in b.post(
+        "/collections/idx/points/query", {"query": dq[i], "using": "d", "limit": 10}
+    ).json()["result"]["points"]]))
+    recall = np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
+    flt_truth = []
+    flt_found: list[list[int]] = []
+    for i in range(min(100, len(dq))):
+        sub = np.flatnonzero(cats == i % 10)
+        flt_truth.append(set(sub[np.argsort(-(unit[sub] @ qn[i]))[:10]].tolist()))
+    flt = b.timed(lambda i: lambda: flt_found.append([p["id"] for p in b.post(
+        "/collections/idx/points/query",
+        {"query": dq[i], "using": "d", "limit": 10,
+         "filter": {"must": [{"key": "cat", "match": {"value": i % 10}}]}},
+    ).json()["result"]["points"]]))
+    flt_recall = np.mean([len(set(f) & t) / 10 for f, t in
+                          zip(flt_found[: len(flt_truth)], flt_truth, strict=True)])
+    rrf = b.timed(lambda i: lambda: b.post(
+        "/collections/idx/points/query",
+        {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
+                      {"query": sq[i], "using": "s", "limit": 20}],
+         "query": {"fusion": "rrf"}, "limit": 10}))
+    root = b.timed(lambda _i: lambda: b.http.get("/").raise_for_status())
+    p50, root50 = statistics.median(lat), statistics.median(root)
+    out.append(f"index: recall@10 {recall:.3f} | filtered (10%) recall@10 {flt_recall:.3f}")
+    out.append(
+        f"index: query p50 {p50:.2f} ms p99 {p(lat, 99):.2f} ms ({p50 / root50:.2f}x GET / "
+        f"p50 {root50:.2f} ms) | filtered p50 {statistics.median(flt):.2f} ms "
+        f"({statistics.median(flt) / p50:.2f}x) | RRF p50 {statistics.median(rrf):.2f} ms "
+        f"({statistics.median(rrf) / p50:.2f}x)"
+    )
+    q_rps = concurrent_rps(server.url, lambda i: {"query": dq[i % len(dq)], "using": "d",
+                                                  "limit": 10}, 10)
+    r_rps = concurrent_rps(server.url, None, 10)
+    out.append(f"index: 16 clients: query {q_rps:,.0f} req/s | GET / {r_rps:,.0f} req/s "
+               f"({q_rps / r_rps:.2f})")
+    assert server.proc is not None
+    out.append(f"index: server RSS {rss_mb(server.proc.pid):,.0f} MB "
+               f"(raw vectors {dense.nbytes / 2**20:,.0f} MB)")
+    server.stop()
+    t0 = time.perf_counter()
+    server.start(timeout=120)
+    restart = time.perf_counter() - t0
+    still_green = b.http.get("/collections/idx").json()["result"]["status"]
+    out.append(f"index: restart {restart:.2f} s (status after restart: {still_green})")
+
+    local = QdrantClient(":memory:")
+    local.create_collection("l", vectors_config=models.VectorParams(size=dim, distance="Cosine"))
+    local.upload_collection("l", vectors=dense, ids=range(n))
+    loc: list[float] = []
+    for i in range(min(30, len(dq))):
+        t = time.perf_counter()
+        local.query_points("l", query=dq[i], limit=10)
+        loc.append((time.perf_counter() - t) * 1000)
+    local_p50 = statistics.median(loc)
+    t0 = time.perf_counter()
+    raw = hnswlib.Index(space="ip", dim=dim)
+    raw.init_index(max_elements=n, ef_construction=100, M=16)
+    raw.add_items(unit, np.arange(n), num_threads=2)
+    build = time.perf_counter() - t0
+    raw.set_ef(100)
+    raw_lat = []
+    for i in range(len(dq)):
+        t = time.perf_counter()
+        raw.knn_query(qn[i : i + 1], k=10, num_threads=1)
+        raw_lat.append((time.perf_counter() - t) * 1000)
+    out.append(
+        f"index: local mode p50 {local_p50:.2f} ms ({local_p50 / p50:.1f}x heron) | raw hnswlib "
+        f"2-thread build {build:.1f} s (green/build {green / build:.2f}), p50 "
+        f"{statistics.median(raw_lat):.3f} ms"
+    )
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=10_000)
@@ -110,7 +252,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--sections", default=",".join(SECTIONS))
+    ap.add_argument("--sections", default="dense,sparse,multi,rrf")
     args = ap.parse_args()
     sections = [s for s in args.sections.split(",") if s]
     for s in sections:
@@ -186,6 +328,8 @@ def main() -> int:
                         f"hybrid: single dense p50 {s50:.2f} ms | two-prefetch RRF p50 "
                         f"{f50:.2f} ms ({f50 / s50:.2f}x single)"
                     )
+                if "index" in sections:
+                    lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
         finally:
             server.stop()
     print("\n".join(lines))

@@ -7,6 +7,7 @@ import time
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
+from server import openapi
 from server.auth import authorize, presented_key
 from server.config import Settings
 from server.errors import error_response
@@ -27,7 +28,7 @@ def create_app(settings: Settings) -> QuartTrio:
     )
     app.config["HERON_REGISTRY"] = registry
 
-    for module in (service, collections, points, index, query):
+    for module in (service, collections, points, index, query, openapi):
         app.register_blueprint(module.bp)
 
     @app.before_serving

@@ -194,11 +194,32 @@ class Node:
         return models.Filter(must_not=[models.HasIdCondition(has_id=[pid])])
 
 
+def _clauses(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _and(filters: Sequence[models.Filter | None]) -> models.Filter | None:
+    """Filters joined the way Qdrant joins a prefetch's filter with its parent's: clause by
+    clause (so must and must_not conditions add up, while `should` lists and min_should
+    conditions are pooled, the larger min_count winning)."""
     parts = [f for f in filters if f is not None]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else models.Filter(must=list(parts))
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    pooled = [f.min_should for f in parts if f.min_should is not None]
+    min_should = None
+    if pooled:
+        min_should = models.MinShould(
+            conditions=[c for m in pooled for c in m.conditions],
+            min_count=max(m.min_count for m in pooled),
+        )
+    return models.Filter(
+        must=[c for f in parts for c in _clauses(f.must)] or None,
+        must_not=[c for f in parts for c in _clauses(f.must_not)] or None,
+        should=[c for f in parts for c in _clauses(f.should)] or None,
+        min_should=min_should,
+    )
 
 
 def request_kwargs(
