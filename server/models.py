@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segments.filters import FilterError, parse_filter
+from collection.operations import check_filter
 from segments.ids import PointId, normalize_id
 
 
@@ -19,16 +19,6 @@ class Request(BaseModel):
     """Base for request bodies: unknown fields are ignored (as Qdrant does for most)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
-
-
-def _filter(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        parse_filter(value)
-    except FilterError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 def _pid(value: Any) -> PointId:
@@ -43,7 +33,7 @@ class WithFilter(Request):
     def _check_filter(cls, v: Any) -> Any:
         if v is not None and not isinstance(v, dict):
             raise ValueError("filter must be an object")
-        return _filter(v)
+        return check_filter(v)
 
 
 class PointRequest(Request):

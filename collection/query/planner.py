@@ -15,8 +15,9 @@ from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, NotFound
+from collection.operations import check_filter, vector_name
 from collection.query.fusion import DEFAULT_RRF_K
-from segments.filters import FilterError, parse_datetime, parse_filter
+from segments.filters import parse_datetime
 from segments.ids import PointId, normalize_id
 
 DEFAULT_LIMIT = 10
@@ -156,27 +157,14 @@ class Planner:
         return value
 
     def _filter(self, value: Any) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
+        if value is not None and not isinstance(value, dict):
             raise BadRequest("Validation error: filter must be an object")
-        try:
-            parse_filter(value)
-        except FilterError as exc:
-            raise BadRequest(f"Bad filter: {exc}") from None
-        return value
+        return check_filter(value)
 
     def _using(self, value: Any) -> str:
         if value is not None and not isinstance(value, str):
             raise BadRequest("Validation error: using must be a string")
-        name = value or UNNAMED
-        if name not in self.config.vectors and name not in self.config.sparse_vectors:
-            if name == UNNAMED:
-                raise BadRequest(
-                    "Wrong input: Vector with name `` is not configured in this collection"
-                )
-            raise BadRequest(f"Wrong input: Not existing vector name error: {name}")
-        return name
+        return vector_name(self.config, value)
 
     def _stage(
         self,
