@@ -7,9 +7,17 @@ The same models validate a create request, answer ``GET /collections/{name}`` an
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 UNNAMED = ""
 """Internal name of the default (unnamed) dense vector."""
@@ -34,6 +42,21 @@ class Datatype(StrEnum):
     FLOAT32 = "float32"
     FLOAT16 = "float16"
     UINT8 = "uint8"
+
+
+def _check_quantization(value: Any) -> Any:
+    """Refuse a quantization config heron can't build (``"Disabled"`` clears one in a diff)."""
+    from segments.quantization import parse_config  # here: that module imports this one
+
+    if value is not None and value != "Disabled":
+        parse_config(value)
+    return value
+
+
+QuantizationConfig = Annotated[dict[str, Any] | None, AfterValidator(_check_quantization)]
+QuantizationConfigDiff = Annotated[
+    dict[str, Any] | Literal["Disabled"] | None, AfterValidator(_check_quantization)
+]
 
 
 class Model(BaseModel):
@@ -128,7 +151,7 @@ class VectorParams(Model):
 
 class VectorParamsDiff(Model):
     hnsw_config: HnswConfigDiff | None = None
-    quantization_config: dict[str, Any] | None = None
+    quantization_config: QuantizationConfigDiff = None
     on_disk: StrictBool | None = None
 
 
@@ -230,7 +253,7 @@ class CreateCollection(Model):
     hnsw_config: HnswConfigDiff | None = None
     wal_config: WalConfigDiff | None = None
     optimizers_config: OptimizersConfigDiff | None = None
-    quantization_config: dict[str, Any] | None = None
+    quantization_config: QuantizationConfig = None
     sparse_vectors: dict[str, SparseVectorParams] | None = None
     strict_mode_config: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
@@ -245,6 +268,8 @@ class CreateCollection(Model):
                 if not name:
                     raise ValueError("vector name must not be empty")
             cfg.vectors = dict(self.vectors)
+        for params in cfg.vectors.values():
+            _check_quantization(params.quantization_config)
         cfg.sparse_vectors = dict(self.sparse_vectors or {})
         both = set(cfg.vectors) & set(cfg.sparse_vectors)
         if both:
@@ -275,7 +300,7 @@ class UpdateCollection(Model):
     optimizers_config: OptimizersConfigDiff | None = None
     params: CollectionParamsDiff | None = None
     hnsw_config: HnswConfigDiff | None = None
-    quantization_config: dict[str, Any] | None = None
+    quantization_config: QuantizationConfigDiff = None
     sparse_vectors: dict[str, SparseVectorParams] | None = None
     strict_mode_config: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
@@ -292,7 +317,8 @@ class UpdateCollection(Model):
                 base = params.hnsw_config or HnswConfigDiff()
                 params.hnsw_config = _diff_into(base, diff.hnsw_config)  # type: ignore[assignment]
             if diff.quantization_config is not None:
-                params.quantization_config = diff.quantization_config
+                disabled = diff.quantization_config == "Disabled"
+                params.quantization_config = None if disabled else diff.quantization_config  # type: ignore[assignment]
             if diff.on_disk is not None:
                 params.on_disk = diff.on_disk
         for name, sparse in (self.sparse_vectors or {}).items():
@@ -314,7 +340,8 @@ class UpdateCollection(Model):
             new.optimizer_config, self.optimizers_config
         )
         if self.quantization_config is not None:
-            new.quantization_config = self.quantization_config
+            disabled = self.quantization_config == "Disabled"
+            new.quantization_config = None if disabled else self.quantization_config  # type: ignore[assignment]
         if self.strict_mode_config is not None:
             new.strict_mode_config = self.strict_mode_config
         if self.metadata is not None:

@@ -185,12 +185,17 @@ class Collection:
         return self.optimizing or bool(self.needs_optimization and self.needs_optimization())
 
     def payload_schema(self) -> dict[str, Any]:
-        """Indexed fields with their type and how many live points hold a value there."""
+        """Indexed fields with their type and how many live points hold a value there (of the
+        index's type, as the index counts them)."""
         out = {}
         for field, schema in self.holder.payload_schema.items():
             path = parse_path(field)
             count = 0
             for seg in self.holder:
+                index = seg.payload_index(field)
+                if index is not None:
+                    count += index.points_count
+                    continue
                 payloads = seg.payloads()
                 live = np.flatnonzero(seg.live_mask())
                 count += sum(1 for off in live.tolist() if values_at(payloads[off] or {}, path))

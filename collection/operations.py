@@ -59,7 +59,10 @@ def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
     """Check one dense vector against its config: a flat list of finite numbers of the size
     (whole numbers in 0..255 for uint8)."""
     params = config.vectors[name]
-    arr = np.asarray(value) if isinstance(value, list) else None
+    try:
+        arr = np.asarray(value) if isinstance(value, list) else None
+    except ValueError:
+        arr = None
     if (
         arr is None
         or arr.ndim != 1
@@ -244,7 +247,7 @@ def set_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
         raise BadRequest("Format error in JSON body: missing field `payload`")
     key = body.get("key")
     if key is not None:
-        _check_key(key)
+        check_key(key)
     return _payload_op("set_payload", body, payload=payload, key=key)
 
 
@@ -260,7 +263,7 @@ def delete_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise BadRequest("Format error in JSON body: `keys` must be a list of strings")
     for k in keys:
-        _check_key(k)
+        check_key(k)
     return _payload_op("delete_payload", body, keys=keys)
 
 
@@ -268,7 +271,8 @@ def clear_payload(body: dict[str, Any]) -> tuple[Record, Check | None]:
     return _payload_op("clear_payload", body)
 
 
-def _check_key(key: Any) -> None:
+def check_key(key: Any) -> None:
+    """A payload key must be a string in Qdrant's path syntax (``a.b[].c``)."""
     if not isinstance(key, str):
         raise BadRequest("Format error in JSON body: payload key must be a string")
     try:

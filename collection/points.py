@@ -6,6 +6,7 @@ from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest
+from collection.operations import check_key
 from segments.appendable import AppendableSegment
 from segments.payload_path import select
 from segments.vectors import all_names
@@ -30,12 +31,16 @@ def check_with_payload(with_payload: Any) -> Any:
     if isinstance(with_payload, bool):
         return with_payload
     if isinstance(with_payload, list) and all(isinstance(k, str) for k in with_payload):
+        for key in with_payload:
+            check_key(key)
         return with_payload
     if isinstance(with_payload, dict) and len(with_payload) == 1:
         (kind, keys), = with_payload.items()
         if kind in ("include", "exclude") and isinstance(keys, list) and all(
             isinstance(k, str) for k in keys
         ):
+            for key in keys:
+                check_key(key)
             return with_payload
     raise BadRequest(
         "Format error in JSON body: with_payload must be a boolean, a list of keys, "

@@ -28,7 +28,10 @@ async def run_flusher(
     while True:
         await trio.sleep(interval)
         for coll in list(collections()):
-            if coll.closed or coll.holder.version == coll.holder.flushed_version:
+            holder = coll.holder
+            if coll.closed or (
+                holder.version == holder.flushed_version and not any(s.dirty for s in holder)
+            ):
                 continue
             try:
                 version = await coll.flush()

@@ -16,6 +16,7 @@ import numpy as np
 from collection.config import CollectionConfig
 from segments.id_tracker import IdTracker
 from segments.ids import PointId
+from segments.payload_index import FieldIndex, build_index
 from segments.vectors import VectorStorage, all_names, make_storage, restore_storage
 from segments.vectors.sparse import mask_of
 
@@ -44,6 +45,9 @@ class AppendableSegment:
         self._payloads: list[Payload | None] = []
         self.version = 0
         self.dirty = False
+        self.payload_indexes: dict[str, FieldIndex] = {}
+        self.index_schema: dict[str, Any] | None = None
+        """The collection's payload schema (shared with the holder) the indexes follow."""
 
     # --- the FilterContext protocol -------------------------------------------------------
     @property
@@ -61,6 +65,43 @@ class AppendableSegment:
         if store is None:
             return None
         return mask_of(store.present, self.size)
+
+    def payload_index(self, key: str) -> FieldIndex | None:
+        """The index of payload field ``key``, first brought in line with the schema."""
+        if self.index_schema is not None:
+            self._sync_index(key)
+        return self.payload_indexes.get(key)
+
+    # --- payload indexes ------------------------------------------------------------------
+    def attach_index_schema(self, schema: dict[str, Any] | None) -> None:
+        """Follow ``schema`` (field -> ``{"type": ..}``): build missing indexes, drop others."""
+        self.index_schema = schema
+        self.sync_indexes()
+
+    def sync_indexes(self) -> None:
+        """Build or drop indexes so they match the schema (a rebuild may have missed a change)."""
+        for key in {*self.payload_indexes, *(self.index_schema or {})}:
+            self._sync_index(key)
+
+    def _sync_index(self, key: str) -> None:
+        want = (self.index_schema or {}).get(key)
+        have = self.payload_indexes.get(key)
+        if have is not None and have.schema == want:
+            return
+        index = None if want is None else build_index(key, want, self._payloads)
+        if index is None:
+            self.payload_indexes.pop(key, None)
+        else:
+            self.payload_indexes[key] = index
+
+    def _reindex(self, offsets: np.ndarray) -> None:
+        """Update the payload indexes for the points at ``offsets`` (after their payloads)."""
+        if self.index_schema is not None:
+            self.sync_indexes()
+        payloads = self._payloads
+        for index in self.payload_indexes.values():
+            for off in offsets.tolist():
+                index.update(off, payloads[off])
 
     # --- reads ------------------------------------------------------------------------------
     @property
@@ -126,6 +167,7 @@ class AppendableSegment:
             items, has = items_has
             store.remove(offsets[~has])
             store.put(offsets[has], items)
+        self._reindex(offsets)
         self._touch(op_num, offsets)
 
     def delete(self, op_num: int, offsets: np.ndarray) -> None:
@@ -136,11 +178,13 @@ class AppendableSegment:
             self._payloads[off] = None
         for store in self.vectors.values():
             store.remove(offsets)
+        self._reindex(offsets)
         self._touch(op_num, offsets)
 
     def set_payloads(self, op_num: int, offsets: np.ndarray, payloads: list[Payload]) -> None:
         for off, payload in zip(offsets.tolist(), payloads, strict=True):
             self._payloads[off] = payload
+        self._reindex(offsets)
         self._touch(op_num, offsets)
 
     def put_vectors(self, op_num: int, offsets: np.ndarray, name: str, items: list[Any]) -> None:
@@ -164,6 +208,7 @@ class AppendableSegment:
             "deleted": self.ids.deleted[:size].copy(),
             "payloads": list(self._payloads[:size]),
             "vectors": {name: store.snapshot(size) for name, store in self.vectors.items()},
+            "index_schema": self.index_schema,  # shared, not copied: a rebuild follows it
         }
 
     @classmethod

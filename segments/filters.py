@@ -17,11 +17,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 
 from segments.payload_path import Path, getter, parse_path
+
+if TYPE_CHECKING:
+    from segments.payload_index import FieldIndex
 
 PointId: TypeAlias = int | str
 Predicate: TypeAlias = Callable[[Any], bool]
@@ -50,6 +53,14 @@ class FilterContext(Protocol):
 
     def vector_mask(self, name: str) -> np.ndarray | None:
         """bool[size]: offsets holding vector ``name``; ``None`` if the name is unknown."""
+        ...
+
+
+class IndexedContext(FilterContext, Protocol):
+    """Optional extension: payload indexes that field conditions may use instead of a scan."""
+
+    def payload_index(self, key: str) -> FieldIndex | None:
+        """The index of payload field ``key``, if the context has one."""
         ...
 
 
@@ -558,12 +569,20 @@ class _Eval:
         self.ctx = ctx
         self.size = int(ctx.size)
         self._payloads: Sequence[Any] | None = None
+        self._indexes: dict[str, FieldIndex | None] = {}
 
     @property
     def payloads(self) -> Sequence[Any]:
         if self._payloads is None:
             self._payloads = self.ctx.payloads()
         return self._payloads
+
+    def index(self, key: str) -> FieldIndex | None:
+        """The payload index the context offers for ``key`` (see ``IndexedContext``)."""
+        if key not in self._indexes:
+            lookup = getattr(self.ctx, "payload_index", None)
+            self._indexes[key] = None if lookup is None else lookup(key)
+        return self._indexes[key]
 
 
 def _select(full: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
@@ -646,7 +665,15 @@ class FieldCondition:
         return lambda p: any(map(check, get(p)))
 
     def _eval(self, ev: _Eval, idx: np.ndarray | None) -> np.ndarray:
-        return _payload_mask(self._pred, ev, idx)
+        index = ev.index(self.key)
+        found = None if index is None else index.answer(self, ev.size)
+        if found is None:
+            return _payload_mask(self._pred, ev, idx)
+        mask = found.mask
+        if len(found.rescan):
+            rescan = np.unique(found.rescan)
+            mask[rescan] = _payload_mask(self._pred, ev, rescan)
+        return _select(mask, idx)
 
     def _test(self, payload: Any) -> bool:
         return self._pred(payload)
@@ -873,6 +900,11 @@ class Filter:
             return np.ones(ev.size, dtype=bool)
         return self._eval(ev, None)
 
+    def estimate(self, ctx: FilterContext) -> int:
+        """An upper estimate of the offsets that match, from the context's payload indexes
+        (``ctx.size`` where nothing is known); deleted points are the caller's business."""
+        return _estimate(self, _Eval(ctx))
+
     def matches_payload(self, payload: dict[str, Any] | None) -> bool:
         """Evaluate against a lone payload (id/vector/slice conditions never match)."""
         return self._test(payload)
@@ -931,6 +963,32 @@ class Filter:
 Condition: TypeAlias = (
     FieldCondition | HasIdCondition | HasVectorCondition | SliceCondition | NestedCondition | Filter
 )
+
+
+def _estimate(cond: Condition, ev: _Eval) -> int:
+    """Upper bound on the offsets ``cond`` matches (see ``Filter.estimate``)."""
+    size = ev.size
+    if isinstance(cond, FieldCondition):
+        index = ev.index(cond.key)
+        found = None if index is None else index.estimate(cond, size)
+        return size if found is None else min(size, found)
+    if isinstance(cond, HasIdCondition):
+        return min(size, len(ev.ctx.offsets_of(cond.ids)))
+    if isinstance(cond, HasVectorCondition):
+        present = ev.ctx.vector_mask(cond.has_vector)
+        return 0 if present is None else int(np.count_nonzero(np.asarray(present)[:size]))
+    if not isinstance(cond, Filter):
+        return size  # slice and nested conditions: unknown
+    bound = size
+    for sub in cond.must:
+        bound = min(bound, _estimate(sub, ev))
+    if cond.should:
+        bound = min(bound, sum(_estimate(sub, ev) for sub in cond.should))
+    if cond.min_should is not None:
+        # every match is counted by at least min_count of the conditions' own estimates
+        total = sum(_estimate(sub, ev) for sub in cond.min_should.conditions)
+        bound = min(bound, total // cond.min_should.min_count)
+    return bound
 
 
 def _by_cost(conditions: tuple[Condition, ...]) -> list[Condition]:

@@ -96,6 +96,7 @@ class SegmentHolder:
     # --- writes -------------------------------------------------------------------------------
     def _new_segment(self) -> AppendableSegment:
         seg = AppendableSegment(self.next_segment_id, self.config)
+        seg.attach_index_schema(self.payload_schema)
         self.next_segment_id += 1
         self.segments[seg.seg_id] = seg
         return seg
@@ -244,9 +245,13 @@ class SegmentHolder:
 
     def _op_create_index(self, op_num: int, record: dict[str, Any]) -> None:
         self.payload_schema[record["field_name"]] = record["field_schema"]
+        for seg in self.segments.values():
+            seg.attach_index_schema(self.payload_schema)
 
     def _op_delete_index(self, op_num: int, record: dict[str, Any]) -> None:
         self.payload_schema.pop(record["field_name"], None)
+        for seg in self.segments.values():
+            seg.attach_index_schema(self.payload_schema)
 
     # --- optimization (called on the writer's side) -------------------------------------------
     def prepare_rebuild(self, seg_id: int) -> tuple[dict[str, Any], int] | None:
@@ -359,6 +364,8 @@ class SegmentHolder:
         ws = manifest.get("write_segment")
         holder.write_segment = holder.segments.get(ws) if ws is not None else None
         holder.payload_schema = dict(manifest.get("payload_schema") or {})
+        for seg in holder.segments.values():
+            seg.attach_index_schema(holder.payload_schema)  # indexes are rebuilt, not saved
         storage.remove_unlisted(root / "segments", set(holder._saved_dirs.values()))
         return holder
 

@@ -19,6 +19,8 @@ import numpy as np
 
 from collection.config import CollectionConfig, Distance, HnswConfig
 from segments.appendable import AppendableSegment, SearchHits
+from segments.quantization import QuantizationParams, Quantized, build_all
+from segments.quantization import search as quantized_search
 from segments.vectors import make_storage, restore_storage
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import best_first, mask_of
@@ -28,11 +30,13 @@ SPACES = {Distance.COSINE: "ip", Distance.DOT: "ip", Distance.EUCLID: "l2"}
 
 @dataclass
 class SearchParams:
-    """What a query may ask of the index: ``hnsw_ef``, ``exact``, ``indexed_only``."""
+    """What a query may ask of the index: ``hnsw_ef``, ``exact``, ``indexed_only`` and
+    ``quantization`` (``None``: quantized vectors are used with default settings)."""
 
     hnsw_ef: int | None = None
     exact: bool = False
     indexed_only: bool = False
+    quantization: QuantizationParams | None = None
 
 
 def hnsw_config_for(config: CollectionConfig, name: str) -> HnswConfig:
@@ -68,6 +72,7 @@ class ImmutableSegment(AppendableSegment):
         super().__init__(seg_id, config)
         self.indexes: dict[str, Any] = {}
         self.hnsw: dict[str, HnswConfig] = {}
+        self.quantized: dict[str, Quantized] = {}
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
 
@@ -88,12 +93,22 @@ class ImmutableSegment(AppendableSegment):
         top: int,
         params: SearchParams | None = None,
     ) -> SearchHits:
-        """Top ``top`` among candidates: through the graph when it has one and the candidates
-        are many, exactly otherwise."""
+        """Top ``top`` among candidates: exactly when asked (``exact`` ignores quantization);
+        else through the quantized vectors (re-scored with the originals) when configured and
+        not ignored; else through the graph when it has one and the candidates are many."""
         index = self.indexes.get(name)
         params = params or SearchParams()
         store = self.vectors[name]
-        if index is None or params.exact or isinstance(query, tuple):
+        if params.exact or isinstance(query, tuple):
+            return super().search(name, query, candidates, top)
+        quantized = self.quantized.get(name)
+        quant = params.quantization or QuantizationParams()
+        if quantized is not None and not quant.ignore:
+            assert isinstance(store, DenseVectors)
+            mask = mask_of(candidates, len(store.present)) & store.present
+            scores, offsets = quantized_search(store, quantized, query, mask, top, quant)
+            return SearchHits(scores, offsets)
+        if index is None:
             return super().search(name, query, candidates, top)
         assert isinstance(store, DenseVectors)
         mask = mask_of(candidates, len(store.present)) & store.present
@@ -141,6 +156,7 @@ class ImmutableSegment(AppendableSegment):
             "vectors": {},
         }
         seg = cls.restore(state, config)
+        seg.attach_index_schema(source.get("index_schema"))  # payload indexes, built here
         size = len(keep)
         for name, arrays in source["vectors"].items():
             store = _restore_rows(config, name, arrays, keep)
@@ -150,6 +166,7 @@ class ImmutableSegment(AppendableSegment):
             if isinstance(store, DenseVectors) and store.distance in SPACES:
                 seg.hnsw[name] = hnsw_config_for(config, name)
                 seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
+        seg.quantized = build_all(config, seg.vectors, size)
         return seg
 
     def snapshot(self) -> dict[str, Any]:
@@ -170,6 +187,7 @@ class ImmutableSegment(AppendableSegment):
                     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index
+        seg.quantized = build_all(config, seg.vectors, seg.size)  # rebuilt, not saved
         return seg
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from collection.errors import BadRequest, NotFound
 from collection.handle import Collection
+from collection.operations import check_key
 from collection.points import check_with_payload, check_with_vector, point_json
 from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
@@ -105,6 +106,7 @@ async def groups(
     group_by = body.get("group_by")
     if not isinstance(group_by, str) or not group_by:
         raise BadRequest("Validation error: group_by must be a non-empty string")
+    check_key(group_by)
     group_size = body.get("group_size", 3)
     limit = body.get("limit", 10)
     for name, value in (("group_size", group_size), ("limit", limit)):

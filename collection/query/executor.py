@@ -24,6 +24,7 @@ from collection.query.ordering import by_id, order_by
 from collection.query.planner import Fusion, Nearest, OrderBy, Stage
 from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
+from segments import quantization
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filters import Filter, parse_filter
 from segments.immutable import SearchParams
@@ -138,7 +139,13 @@ def search_params(raw: dict[str, Any] | None) -> SearchParams:
     for key in ("exact", "indexed_only"):
         if not isinstance(raw.get(key, False), bool):
             raise BadRequest(f"Validation error: params.{key} must be a boolean")
-    return SearchParams(ef, bool(raw.get("exact", False)), bool(raw.get("indexed_only", False)))
+    try:
+        quant = quantization.parse_params(raw.get("quantization"))
+    except ValueError as exc:
+        raise BadRequest(f"Validation error: {exc}") from None
+    return SearchParams(
+        ef, bool(raw.get("exact", False)), bool(raw.get("indexed_only", False)), quant
+    )
 
 
 def _kind(stage: Stage) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, NotFound
-from collection.operations import check_filter, vector_name
+from collection.operations import check_filter, check_key, vector_name
 from collection.query.fusion import DEFAULT_RRF_K
 from segments.filters import parse_datetime
 from segments.ids import PointId, normalize_id
@@ -298,6 +298,7 @@ class Planner:
         if direction not in ("asc", "desc"):
             raise BadRequest("Validation error: order_by.direction must be asc or desc")
         key = spec["key"]
+        check_key(key)
         if key not in self.indexed:
             raise BadRequest(
                 f"Bad request: No range index for `order_by` key: `{key}`. "

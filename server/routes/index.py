@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from collection.errors import BadRequest
+from collection.operations import check_key
 from server.models import CreateFieldIndex, field_schema
 from server.routes.common import body_object, collection, flag, ok, update_result
 
@@ -15,6 +16,7 @@ bp = Blueprint("index", __name__)
 async def create_index(name: str) -> Response:
     coll = collection(name)
     req = CreateFieldIndex.model_validate(await body_object())
+    check_key(req.field_name)
     try:
         schema = field_schema(req.field_schema)
     except ValueError as exc:

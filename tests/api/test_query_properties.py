@@ -125,8 +125,10 @@ HAS: dict[str, list[Any]] = {
 }
 
 
-def _load(client: QdrantClient) -> None:
-    client.create_collection(COLL, vectors_config=DENSE, sparse_vectors_config=SPARSE)
+def _load(client: QdrantClient, exact: models.OptimizersConfigDiff | None = None) -> None:
+    client.create_collection(
+        COLL, vectors_config=DENSE, sparse_vectors_config=SPARSE, optimizers_config=exact
+    )
     with warnings.catch_warnings():  # local mode warns that it has no use for the index
         warnings.simplefilter("ignore", UserWarning)
         client.create_payload_index(COLL, "price", models.PayloadSchemaType.INTEGER, wait=True)
@@ -139,8 +141,9 @@ def pair(heron: HeronProcess) -> Iterator[tuple[QdrantClient, QdrantClient]]:
     """(heron client, local-mode client), both holding the collection."""
     remote = QdrantClient(url=heron.url, prefer_grpc=False, timeout=30)
     local = QdrantClient(":memory:")
-    for c in (remote, local):
-        _load(c)
+    # heron never builds an (approximate) HNSW index here: local mode searches exactly
+    _load(remote, models.OptimizersConfigDiff(indexing_threshold=0))
+    _load(local)
     yield remote, local
     remote.close()
     local.close()
@@ -164,7 +167,7 @@ class Node:
     kind: str
     query: Any = None
     using: str | None = None
-    limit: int = 10
+    limit: int | None = 10  # None: left out of the request, so the default of 10 applies
     filter: models.Filter | None = None
     threshold_at: float | None = None
     threshold: float | None = None
@@ -185,6 +188,11 @@ class Node:
             score_threshold=self.threshold,
             limit=self.limit,
         )
+
+    @property
+    def top(self) -> int:
+        """The limit in force."""
+        return 10 if self.limit is None else self.limit
 
     def exclusion(self) -> models.Filter | None:
         """A query by point id leaves that point out of this stage and everything below."""
@@ -232,7 +240,7 @@ def request_kwargs(
         "prefetch": root.prefetches(),
         "query_filter": _and([*context, root.filter]),
         "score_threshold": root.threshold,
-        "limit": root.limit,
+        "limit": root.top,
         "offset": offset,
         **extra,
     }
@@ -289,6 +297,13 @@ filters: st.SearchStrategy[models.Filter] = st.one_of(
         st.lists(exclusions, max_size=1),
     ),
     st.builds(lambda must_not: models.Filter(must_not=[must_not]), exclusions),
+    # nested `should` lists and min_should conditions pool across levels (see _and)
+    st.builds(lambda should: models.Filter(should=should), st.lists(conditions, min_size=1, max_size=2)),
+    st.lists(conditions, min_size=1, max_size=3).flatmap(
+        lambda conds: st.integers(1, len(conds)).map(
+            lambda n: models.Filter(min_should=models.MinShould(conditions=conds, min_count=n))
+        )
+    ),
 )
 
 order_bys: st.SearchStrategy[Any] = st.one_of(
@@ -322,7 +337,8 @@ def nodes(draw: st.DrawFn, depth: int, budget: list[int]) -> Node:
         kind = draw(st.sampled_from(["vector", "id", "rrf", "rrf_k", "rrf_w", "dbsf", "order_by"]))
     else:
         kind = draw(st.sampled_from(["vector", "vector", "vector", "id", "order_by", "none"]))
-    node = Node(kind, children=children, limit=draw(st.integers(1, 30)), bare=draw(st.booleans()))
+    limit = draw(st.integers(0 if depth else 1, 30)) or None  # a prefetch may omit its limit
+    node = Node(kind, children=children, limit=limit, bare=draw(st.booleans()))
     if draw(st.integers(0, 9)) < 3:
         node.filter = draw(filters)
     if kind == "vector":
@@ -414,10 +430,10 @@ def tie_free(
     inner = [*context, node.filter, node.exclusion()]
     for child in node.children:
         if child.kind in RANKED_KINDS:
-            out = run_alone(local, child, inner, child.limit + 1)
+            out = run_alone(local, child, inner, child.top + 1)
             scores = [p.score for p in out]
             pairs = range(len(scores) - 1) if node.kind in RRF_KINDS else (
-                [child.limit - 1] if len(scores) > child.limit else []
+                [child.top - 1] if len(scores) > child.top else []
             )
             if any(_tied(scores[k], scores[k + 1]) for k in pairs):
                 return False
@@ -520,7 +536,7 @@ def check_tree(
         raise AssertionError(f"heron failed: {exc}\n{where}") from exc
     extended = None
     if root.kind in RANKED_KINDS:
-        extended = run_alone(local, root, (), offset + root.limit + 1)
+        extended = run_alone(local, root, (), offset + root.top + 1)
     assert_same_answer(got, want, extended, offset, where, root.kind == "order_by")
 
 

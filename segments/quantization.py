@@ -1,0 +1,383 @@
+"""Quantized copies of dense vectors, the cheap first stage of a two-stage search.
+
+An indexed segment keeps, beside each dense vector's float rows, a compact copy built once:
+
+- scalar int8: every component is clipped to the range holding the configured ``quantile`` of
+  all values and mapped linearly onto -127..127 (``x ~ mid + alpha * code``). Queries use the
+  same grid, so a dot product becomes an integer dot product of codes plus per-row terms
+  computed at build time; Euclid and Manhattan work on code differences the same way.
+- binary: one sign bit per component, packed into 64-bit words. Hamming distance ``h`` between
+  the packed row and the packed query gives ``dim - 2h``, the dot product of the sign vectors;
+  it is scaled back to the distance's range with per-row magnitudes kept at build time.
+
+A search scores candidate rows with the quantized copy, keeps the best ``limit *
+oversampling``, and (unless ``rescore`` is off) re-scores those with the original vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from collection.config import CollectionConfig, Distance
+from segments.vectors.dense import DenseVectors, normalize_rows
+from segments.vectors.sparse import best_first
+
+KINDS = ("scalar", "binary")
+"""Quantization methods heron builds; ``product`` (and anything else) is refused."""
+
+SAMPLE_VALUES = 1 << 20
+"""At most this many components are looked at to find the scalar clipping range."""
+
+CHUNK_ROWS = 16384
+"""Rows scored at a time where a temporary array per row would be needed."""
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantizationSpec:
+    """What to build for one vector: ``kind`` is ``scalar`` or ``binary``."""
+
+    kind: str
+    quantile: float | None = None
+
+
+def _flag(section: dict[str, Any], key: str, where: str) -> None:
+    """Check that an optional field is a boolean."""
+    value = section.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{where}.{key} must be a boolean")
+
+
+def parse_config(raw: Any) -> QuantizationSpec | None:
+    """Validate a ``quantization_config`` as Qdrant shapes it; raises ValueError if wrong."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ValueError(
+            "quantization_config must be an object with exactly one of 'scalar' or 'binary'"
+        )
+    kind, section = next(iter(raw.items()))
+    if kind == "product":
+        raise ValueError(
+            "product quantization is not supported; use 'scalar' or 'binary' quantization"
+        )
+    if kind not in KINDS:
+        raise ValueError(f"unknown quantization method {kind!r}; use 'scalar' or 'binary'")
+    where = f"quantization_config.{kind}"
+    if not isinstance(section, dict):
+        raise ValueError(f"{where} must be an object")
+    _flag(section, "always_ram", where)
+    memory = section.get("memory")
+    if memory is not None and not isinstance(memory, str):
+        raise ValueError(f"{where}.memory must be a string")
+    if kind == "binary":
+        if section.get("encoding") not in (None, "one_bit"):
+            raise ValueError(f"{where}.encoding: only 'one_bit' is supported")
+        if section.get("query_encoding") not in (None, "default", "binary"):
+            raise ValueError(f"{where}.query_encoding: only 'default' and 'binary' are supported")
+        return QuantizationSpec("binary")
+    if section.get("type") != "int8":
+        raise ValueError(f"{where}.type must be 'int8'")
+    quantile = section.get("quantile")
+    if quantile is not None:
+        if isinstance(quantile, bool) or not isinstance(quantile, int | float):
+            raise ValueError(f"{where}.quantile must be a number")
+        if not 0.5 <= quantile <= 1.0:
+            raise ValueError(f"{where}.quantile must be between 0.5 and 1.0")
+        quantile = float(quantile)
+    return QuantizationSpec("scalar", quantile)
+
+
+def spec_for(config: CollectionConfig, name: str) -> QuantizationSpec | None:
+    """The quantization of vector ``name``: its own config wins over the collection's."""
+    params = config.vectors.get(name)
+    if params is None or params.multivector_config is not None:
+        return None
+    raw = params.quantization_config
+    if raw is None:
+        raw = config.quantization_config
+    try:
+        return parse_config(raw)
+    except ValueError:  # stored before configs were validated: nothing heron can build
+        return None
+
+
+@dataclass(frozen=True)
+class QuantizationParams:
+    """``params.quantization`` of a search: skip it, re-score with originals, oversample."""
+
+    ignore: bool = False
+    rescore: bool = True
+    oversampling: float = 1.0
+
+
+def parse_params(raw: Any) -> QuantizationParams | None:
+    """Validate ``params.quantization`` of a request; raises ValueError if wrong."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("params.quantization must be an object")
+    ignore = raw.get("ignore")
+    rescore = raw.get("rescore")
+    oversampling = raw.get("oversampling")
+    for key, value in (("ignore", ignore), ("rescore", rescore)):
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"params.quantization.{key} must be a boolean")
+    if oversampling is not None:
+        if isinstance(oversampling, bool) or not isinstance(oversampling, int | float):
+            raise ValueError("params.quantization.oversampling must be a number")
+        if not math.isfinite(oversampling) or oversampling < 1:
+            raise ValueError("params.quantization.oversampling must be at least 1")
+    return QuantizationParams(
+        ignore=bool(ignore),
+        rescore=True if rescore is None else rescore,
+        oversampling=1.0 if oversampling is None else float(oversampling),
+    )
+
+
+# --- quantized storages ---------------------------------------------------------------------
+
+
+def _float_rows(store: DenseVectors, size: int) -> np.ndarray:
+    """The first ``size`` rows as float32, as they are compared (unit length for Cosine)."""
+    rows = store.data[:size].astype(np.float32)
+    if store.distance is Distance.COSINE and store.dtype != np.float32:
+        rows = normalize_rows(rows).astype(np.float32)
+    return rows
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-d unsigned array."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    return _POPCOUNT[words.view(np.uint8)].sum(axis=1, dtype=np.int64)
+
+
+class ScalarQuantized:
+    """int8 codes of every row on one shared grid: ``x ~ mid + alpha * code``."""
+
+    kind = "scalar"
+
+    def __init__(
+        self, codes: np.ndarray, mid: float, alpha: float, distance: Distance
+    ) -> None:
+        self.codes = codes
+        self.mid = mid
+        self.alpha = alpha
+        self.distance = distance
+        self.dim = codes.shape[1]
+        self.row_sums = codes.sum(axis=1, dtype=np.int64)
+        self.row_squares = np.einsum("ij,ij->i", codes, codes, dtype=np.int64, casting="unsafe")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def build(
+        cls, rows: np.ndarray, present: np.ndarray, distance: Distance, quantile: float | None
+    ) -> ScalarQuantized:
+        """Find the clipping range over the present rows and encode all rows."""
+        sample = rows[present]
+        if len(sample) * rows.shape[1] > SAMPLE_VALUES:
+            rng = np.random.default_rng(0)
+            pick = rng.choice(len(sample), SAMPLE_VALUES // rows.shape[1], replace=False)
+            sample = sample[np.sort(pick)]
+        values = sample.ravel()
+        if len(values) == 0:
+            lo, hi = -1.0, 1.0
+        elif quantile is None or quantile >= 1.0:
+            lo, hi = float(values.min()), float(values.max())
+        else:
+            tail = (1.0 - quantile) / 2
+            lo, hi = (float(v) for v in np.quantile(values, [tail, 1.0 - tail]))
+        if not hi > lo:
+            lo, hi = lo - 0.5, lo + 0.5
+        mid = (lo + hi) / 2
+        alpha = (hi - lo) / 254
+        codes = np.clip(np.rint((rows - mid) / alpha), -127, 127).astype(np.int8)
+        return cls(codes, mid, alpha, distance)
+
+    def encode(self, rows: np.ndarray, bound: int = 127) -> np.ndarray:
+        """Codes of float rows on this grid, clipped to ``±bound``."""
+        codes = np.rint((np.asarray(rows, dtype=np.float32) - self.mid) / self.alpha)
+        return np.clip(codes, -bound, bound).astype(np.int8 if bound <= 127 else np.int64)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Float rows the codes stand for."""
+        return (self.mid + self.alpha * codes.astype(np.float32)).astype(np.float32)
+
+    def scores(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Approximate scores of the rows at ``offsets`` (all rows if None) for a prepared
+        query, in the distance's own scale."""
+        codes = self.codes if offsets is None else self.codes[offsets]
+        # the query may lie outside the data's range: keep it on the grid, but wider
+        q = self.encode(query, bound=32767)
+        if self.distance is Distance.MANHATTAN:
+            out = np.empty(len(codes), dtype=np.int64)
+            for start in range(0, len(codes), CHUNK_ROWS):
+                part = codes[start : start + CHUNK_ROWS].astype(np.int32)
+                out[start : start + CHUNK_ROWS] = np.abs(part - q).sum(axis=1, dtype=np.int64)
+            return (self.alpha * out).astype(np.float32)
+        dots = np.einsum("ij,j->i", codes, q, dtype=np.int64, casting="unsafe")
+        if self.distance is Distance.EUCLID:
+            squares = self.row_squares if offsets is None else self.row_squares[offsets]
+            sq = squares + int(q @ q) - 2 * dots
+            return (self.alpha * np.sqrt(np.maximum(sq, 0))).astype(np.float32)
+        sums = self.row_sums if offsets is None else self.row_sums[offsets]
+        mid, alpha = self.mid, self.alpha
+        approx = (
+            self.dim * mid * mid + mid * alpha * (sums + int(q.sum())) + alpha * alpha * dots
+        )
+        return approx.astype(np.float32)
+
+
+class BinaryQuantized:
+    """One sign bit per component, packed in 64-bit words, with per-row magnitudes."""
+
+    kind = "binary"
+
+    def __init__(
+        self, words: np.ndarray, scales: np.ndarray, squares: np.ndarray, dim: int,
+        distance: Distance,
+    ) -> None:
+        self.words = words
+        self.scales = scales
+        """Mean absolute component of each row: ``x ~ scale * sign(x)``."""
+        self.squares = squares
+        """Squared length of each row (for Euclid)."""
+        self.dim = dim
+        self.distance = distance
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @staticmethod
+    def pack(rows: np.ndarray) -> np.ndarray:
+        """Sign bits (1 where positive) of float rows, packed into uint64 words."""
+        rows = np.atleast_2d(rows)
+        bits = np.packbits(rows > 0, axis=1)
+        pad = (-bits.shape[1]) % 8
+        if pad:
+            bits = np.pad(bits, ((0, 0), (0, pad)))
+        return np.ascontiguousarray(bits).view(np.uint64)
+
+    @classmethod
+    def build(cls, rows: np.ndarray, distance: Distance) -> BinaryQuantized:
+        """Pack all rows and keep their magnitudes."""
+        dim = rows.shape[1]
+        scales = (np.abs(rows).sum(axis=1) / dim).astype(np.float32)
+        squares = np.einsum("ij,ij->i", rows, rows).astype(np.float32)
+        return cls(cls.pack(rows), scales, squares, dim, distance)
+
+    def unpack(self) -> np.ndarray:
+        """The stored signs as ±1 floats, one row per vector (for checks)."""
+        bits = np.unpackbits(self.words.view(np.uint8), axis=1)[:, : self.dim]
+        return bits.astype(np.float32) * 2 - 1
+
+    def hamming(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Differing sign bits between each row and the query."""
+        words = self.words if offsets is None else self.words[offsets]
+        q = self.pack(np.asarray(query, dtype=np.float32))[0]
+        out = np.empty(len(words), dtype=np.int64)
+        for start in range(0, len(words), CHUNK_ROWS):
+            out[start : start + CHUNK_ROWS] = _popcount_rows(words[start : start + CHUNK_ROWS] ^ q)
+        return out
+
+    def scores(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Approximate scores of the rows at ``offsets`` (all rows if None) for a prepared
+        query, in the distance's own scale."""
+        query = np.asarray(query, dtype=np.float32)
+        h = self.hamming(query, offsets)
+        agree = (self.dim - 2 * h).astype(np.float32)
+        if self.distance is Distance.COSINE:
+            return agree / self.dim
+        scales = self.scales if offsets is None else self.scales[offsets]
+        q_scale = float(np.abs(query).sum()) / self.dim
+        if self.distance is Distance.DOT:
+            return scales * q_scale * agree
+        if self.distance is Distance.EUCLID:
+            squares = self.squares if offsets is None else self.squares[offsets]
+            sq = squares + float(query @ query) - 2 * scales * q_scale * agree
+            return np.sqrt(np.maximum(sq, 0)).astype(np.float32)
+        same = (self.dim - h).astype(np.float32)
+        return same * np.abs(scales - q_scale) + h * (scales + q_scale)
+
+
+Quantized = ScalarQuantized | BinaryQuantized
+
+
+def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Quantized:
+    """Blocking: the quantized copy of the first ``size`` rows of a dense storage."""
+    rows = _float_rows(store, size)
+    if spec.kind == "binary":
+        return BinaryQuantized.build(rows, store.distance)
+    present = np.zeros(size, dtype=bool)
+    n = min(size, len(store.present))
+    present[:n] = store.present[:n]
+    return ScalarQuantized.build(rows, present, store.distance, spec.quantile)
+
+
+def build_all(
+    config: CollectionConfig, vectors: dict[str, Any], size: int
+) -> dict[str, Quantized]:
+    """Blocking: quantized copies of every dense vector the config asks to quantize."""
+    out: dict[str, Quantized] = {}
+    for name, store in vectors.items():
+        spec = spec_for(config, name)
+        if spec is not None and isinstance(store, DenseVectors):
+            out[name] = build_quantized(store, size, spec)
+    return out
+
+
+def search(
+    store: DenseVectors,
+    quantized: Quantized,
+    query: np.ndarray,
+    mask: np.ndarray,
+    top: int,
+    params: QuantizationParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``top`` among the rows in ``mask``: quantized scores pick ``top * oversampling``
+    rows, then the originals re-score them (or the quantized scores stand, without rescore)."""
+    total = len(quantized)
+    offsets = np.flatnonzero(mask[:total])
+    if len(offsets) == 0 or top <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    q = store.prepare_query(query)
+    if len(offsets) * 2 > total:
+        approx = quantized.scores(q)[offsets]  # most rows qualify: no gather copy
+    else:
+        approx = quantized.scores(q, offsets)
+    higher = store.higher_is_better
+    if not params.rescore:
+        best = best_first(approx, top, higher)
+        return approx[best], offsets[best]
+    keep = max(top, math.ceil(top * params.oversampling))
+    found = offsets[best_first(approx, keep, higher)]
+    exact = store.score_offsets(query, found)
+    ok = ~np.isnan(exact)
+    found, exact = found[ok], exact[ok]
+    best = best_first(exact, top, higher)
+    return exact[best], found[best]
+
+
+__all__ = [
+    "BinaryQuantized",
+    "QuantizationParams",
+    "QuantizationSpec",
+    "ScalarQuantized",
+    "build_all",
+    "build_quantized",
+    "parse_config",
+    "parse_params",
+    "search",
+    "spec_for",
+]
