@@ -919,7 +919,14 @@ def test_vectors_survive_sigkill(tmp_path: Path, mode: str) -> None:
         assert after["params"] == before["params"]
         assert after["count"] == before["count"]
         assert after["points"] == before["points"]
-        assert after["queries"] == before["queries"]
+        # same ids in the same order; scores to float32 precision (BLAS sums in an order that
+        # depends on how many rows a segment holds, and a restart can regroup the points)
+        assert after["queries"].keys() == before["queries"].keys()
+        for name, hits in before["queries"].items():
+            assert [h[0] for h in after["queries"][name]] == [h[0] for h in hits], name
+            np.testing.assert_allclose(
+                [h[1] for h in after["queries"][name]], [h[1] for h in hits], rtol=1e-6, atol=1e-7
+            )
 
         local = QdrantClient(":memory:")
         _durable_ops(local, "durable")
