@@ -10,39 +10,61 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import trio
 
+from collection.config import CollectionConfig
 from collection.handle import Collection
-from optimizer.planner import Task, plan
+from optimizer.planner import Task, plan, vector_kb
+from segments.appendable import AppendableSegment
 from segments.immutable import ImmutableSegment
+from segments.merge import merge_snapshots
 
 log = logging.getLogger("heron.optimizer")
 
 POLL_SECONDS = 0.5
 
 
+def build(
+    snapshots: list[dict[str, Any]], config: CollectionConfig, threads: int
+) -> tuple[AppendableSegment, list[tuple[int, int]]]:
+    """Blocking: the new segment and where each of its points came from. One source is
+    rebuilt with graphs; several are merged first, and indexed if the result is big enough."""
+    if len(snapshots) == 1:
+        snap = snapshots[0]
+        built = ImmutableSegment.build(snap, config, threads)
+        return built, [(int(snap["seg_id"]), int(o)) for o in built.source_offsets.tolist()]
+    merged, origin = merge_snapshots(snapshots, config)
+    plain = AppendableSegment.restore(merged, config)
+    plain.attach_index_schema(merged.get("index_schema"))
+    threshold = config.optimizer_config.indexing_threshold
+    if threshold and vector_kb(plain) >= threshold:
+        return ImmutableSegment.build(merged, config, threads), origin
+    return plain, origin
+
+
 async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
                   threads: int) -> bool:
-    """Rebuild one segment; returns whether the swap happened."""
-    prepared = await coll.call(lambda holder: holder.prepare_rebuild(task.seg_id))
+    """Rebuild (or merge) segments; returns whether the swap happened."""
+    seg_ids = list(task.seg_ids)
+    prepared = await coll.call(lambda holder: holder.prepare_rebuild(seg_ids))
     if prepared is None:
         return False
-    snapshot, version = prepared
+    snapshots, version = prepared
     started = time.perf_counter()
-    log.info(
-        "collection %s: %s segment %d (%d points) started",
-        coll.name, task.reason, task.seg_id, int((~snapshot["deleted"]).sum()),
+    points = sum(int((~snap["deleted"]).sum()) for snap in snapshots)
+    label = ", ".join(str(sid) for sid in seg_ids)
+    log.info("collection %s: %s segment %s (%d points) started",
+             coll.name, task.reason, label, points)
+    built, origin = await trio.to_thread.run_sync(
+        build, snapshots, coll.config, threads, limiter=limiter, abandon_on_cancel=True,
     )
-    built = await trio.to_thread.run_sync(
-        ImmutableSegment.build, snapshot, coll.config, threads, limiter=limiter,
-        abandon_on_cancel=True,
-    )
-    swapped = await coll.call(lambda holder: holder.swap(task.seg_id, built, version))
+    swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))
     log.info(
-        "collection %s: %s segment %d done in %.2fs (%d indexed vectors)",
-        coll.name, task.reason, task.seg_id, time.perf_counter() - started,
-        built.indexed_vectors,
+        "collection %s: %s segment %s done in %.2fs (%d indexed vectors)",
+        coll.name, task.reason, label, time.perf_counter() - started,
+        getattr(built, "indexed_vectors", 0),
     )
     return bool(swapped)
 
@@ -54,10 +76,14 @@ async def run_optimizer(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Keep the collection's segments optimized until cancelled."""
-    coll.needs_optimization = lambda: bool(plan(list(coll.holder), coll.config))
+    def planned() -> list[Task]:
+        holder = coll.holder
+        return plan(list(holder), coll.config, holder.write_segment, holder.max_points)
+
+    coll.needs_optimization = lambda: bool(planned())
     task_status.started()
     while not coll.closed:
-        tasks = plan(list(coll.holder), coll.config)
+        tasks = planned()
         if not tasks:
             await trio.sleep(POLL_SECONDS)
             continue

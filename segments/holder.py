@@ -254,48 +254,51 @@ class SegmentHolder:
             seg.attach_index_schema(self.payload_schema)
 
     # --- optimization (called on the writer's side) -------------------------------------------
-    def prepare_rebuild(self, seg_id: int) -> tuple[dict[str, Any], int] | None:
-        """Start rebuilding segment ``seg_id``: stop writing new points into it and return a
-        snapshot of it with the holder version it reflects."""
-        seg = self.segments.get(seg_id)
-        if seg is None:
+    def prepare_rebuild(self, seg_ids: list[int]) -> tuple[list[dict[str, Any]], int] | None:
+        """Start rebuilding (or merging) segments: stop writing new points into them and
+        return their snapshots with the holder version they reflect."""
+        segs = [self.segments.get(sid) for sid in seg_ids]
+        if any(seg is None for seg in segs):
             return None
-        if seg is self.write_segment:
+        if self.write_segment in segs:
             self.write_segment = None
-        return seg.snapshot(), self.version
+        return [seg.snapshot() for seg in segs if seg is not None], self.version
 
-    def swap(self, seg_id: int, built: ImmutableSegment, built_at: int) -> bool:
-        """Replace segment ``seg_id`` by ``built``, carrying over what changed since the
-        snapshot it was built from: deletions, and points changed meanwhile (these move to
-        the write segment with their current state)."""
-        old = self.segments.get(seg_id)
-        if old is None:
+    def swap(
+        self,
+        seg_ids: list[int],
+        built: AppendableSegment,
+        built_at: int,
+        origin: list[tuple[int, int]],
+    ) -> bool:
+        """Replace segments ``seg_ids`` by ``built``, whose offset i holds what was offset
+        ``origin[i][1]`` of segment ``origin[i][0]`` at version ``built_at``. Whatever changed
+        since is carried over: deletions, and points changed meanwhile (these move to the
+        write segment with their current state)."""
+        olds = [self.segments.get(sid) for sid in seg_ids]
+        if any(old is None for old in olds):
             return False
-        source = built.source_offsets
-        changed = np.flatnonzero(old.ids.versions[: old.size] > built_at)
-        if len(changed):
-            new_of = np.full(old.size, -1, dtype=np.int64)
-            new_of[source] = np.arange(len(source), dtype=np.int64)
-            moved: list[dict[str, Any]] = []
-            versions: list[int] = []
-            for off in changed.tolist():
-                target = new_of[off]
-                if target >= 0:
-                    built.delete(int(old.ids.versions[off]), np.array([target]))
+        new_of = {key: i for i, key in enumerate(origin)}
+        moved: list[tuple[dict[str, Any], int]] = []
+        for old in olds:
+            assert old is not None
+            for off in np.flatnonzero(old.ids.versions[: old.size] > built_at).tolist():
+                version = int(old.ids.versions[off])
+                target = new_of.get((old.seg_id, off))
+                if target is not None:
+                    built.delete(version, np.array([target], dtype=np.int64))
                 if not old.ids.deleted[off]:
-                    moved.append(self._current_point(old, off))
-                    versions.append(int(old.ids.versions[off]))
-        else:
-            moved, versions = [], []
+                    moved.append((self._current_point(old, off), version))
         built.seg_id = self.next_segment_id
         self.next_segment_id += 1
-        built.version = max(built.version, old.version)
+        built.version = max([built.version, *(old.version for old in olds if old is not None)])
         built.dirty = True
-        del self.segments[seg_id]
+        for sid in seg_ids:
+            del self.segments[sid]
         self.segments[built.seg_id] = built
-        if self.write_segment is old:
+        if self.write_segment in olds:
             self.write_segment = None
-        for point, version in zip(moved, versions, strict=True):
+        for point, version in moved:
             self._op_upsert(version, {"points": [point]})
         return True
 

@@ -579,14 +579,15 @@ def test_rebuilt_segments_carry_indexes_and_catch_up_with_the_schema() -> None:
     holder.apply(1, _upsert(list(range(20)), lambda i: {"k": f"t{i % 2}", "n": i}))
     holder.apply(2, {"op": "create_index", "field_name": "k", "field_schema": {"type": "keyword"}})
     seg_id = next(iter(holder.segments))
-    prepared = holder.prepare_rebuild(seg_id)
+    prepared = holder.prepare_rebuild([seg_id])
     assert prepared is not None
-    snapshot, version = prepared
-    built = ImmutableSegment.build(snapshot, CONFIG, 1)
+    snapshots, version = prepared
+    built = ImmutableSegment.build(snapshots[0], CONFIG, 1)
+    origin = [(seg_id, int(o)) for o in built.source_offsets.tolist()]
     assert set(built.payload_indexes) == {"k"}
     # the schema changes after the build, before the swap
     holder.apply(3, {"op": "create_index", "field_name": "n", "field_schema": {"type": "integer"}})
-    assert holder.swap(seg_id, built, version)
+    assert holder.swap([seg_id], built, version, origin)
     assert set(built.payload_indexes) == {"k"}
     assert built.payload_index("n") is not None  # caught up on first use
     holder.apply(4, {"op": "delete_index", "field_name": "n"})

@@ -1,0 +1,49 @@
+"""Merge the snapshots of several small segments into the snapshot of one.
+
+Only live points are kept, each with its payload, vectors and version, in the order of the
+sources; ``origin`` says where each merged point came from, so a swap can carry over what
+changed in the sources while the merged segment was being built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from collection.config import CollectionConfig
+from segments.appendable import AppendableSegment
+
+
+def merge_snapshots(
+    snapshots: list[dict[str, Any]], config: CollectionConfig
+) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """Blocking: (merged snapshot, origin) where origin[i] = (source segment id, offset)."""
+    merged = AppendableSegment(int(snapshots[0]["seg_id"]), config)
+    origin: list[tuple[int, int]] = []
+    for snap in snapshots:
+        source = AppendableSegment.restore(snap, config)
+        for off in np.flatnonzero(source.live_mask()).tolist():
+            vectors = {}
+            for name in source.vectors:
+                value = source.vector_of(off, name)
+                if value is not None:
+                    vectors[name] = _item(name, value, config)
+            has = {name: (items, np.ones(1, dtype=bool)) for name, items in
+                   ((n, [v]) for n, v in vectors.items())}
+            merged.upsert(
+                source.version_of(off), [source.ids.ids[off]], has, [source.payload_of(off)]
+            )
+            origin.append((source.seg_id, off))
+    merged.dirty = False
+    state = merged.snapshot()
+    state["version"] = max(int(s["version"]) for s in snapshots)
+    state["index_schema"] = snapshots[0].get("index_schema")
+    return state, origin
+
+
+def _item(name: str, value: Any, config: CollectionConfig) -> Any:
+    if name in config.sparse_vectors:
+        return (np.asarray(value["indices"], dtype=np.int64),
+                np.asarray(value["values"], dtype=np.float32))
+    return np.asarray(value, dtype=np.float32)
