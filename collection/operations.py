@@ -67,7 +67,7 @@ def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
         arr is None
         or arr.ndim != 1
         or (arr.dtype.kind not in "iuf" and len(arr))
-        or any(x is True or x is False for x in value)
+        or bool in set(map(type, value))
     ):
         raise BadRequest(f"Wrong input: vector `{name}` must be a list of numbers")
     if len(arr) != params.size:
