@@ -21,7 +21,7 @@ from segments.filters import parse_filter
 from segments.ids import PointId
 from segments.immutable import ImmutableSegment
 from segments.payload_path import delete_at, set_at
-from segments.vectors import all_names
+from segments.vectors import all_names, storage_item
 
 Selection = list[tuple[AppendableSegment, np.ndarray]]
 
@@ -148,22 +148,13 @@ class SegmentHolder:
                 [p.get("payload") for p in chunk],
             )
 
-    def _item(self, name: str, value: Any) -> Any:
-        """A record's vector value (fresh arrays or, on replay, JSON lists) as a storage item."""
-        if name in self.config.sparse_vectors:
-            return (
-                np.asarray(value["indices"], dtype=np.int64),
-                np.asarray(value["values"], dtype=np.float32),
-            )
-        return np.asarray(value, dtype=np.float32)
-
     def _vector_block(self, points: list[dict[str, Any]]) -> dict[str, tuple[list[Any], np.ndarray]]:
         """Per vector name: the items of the points that have it, and which points do."""
         out: dict[str, tuple[list[Any], np.ndarray]] = {}
         for name in all_names(self.config):
             has = np.array([name in (p.get("vector") or {}) for p in points], dtype=bool)
             if has.any():
-                items = [self._item(name, p["vector"][name]) for p in points if name in p["vector"]]
+                items = [storage_item(p["vector"][name]) for p in points if name in p["vector"]]
                 out[name] = (items, has)
         return out
 
@@ -232,7 +223,7 @@ class SegmentHolder:
             seg, off = found
             offs = np.array([off], dtype=np.int64)
             for name, vec in point["vector"].items():
-                seg.put_vectors(op_num, offs, name, [self._item(name, vec)])
+                seg.put_vectors(op_num, offs, name, [storage_item(vec)])
 
     def _op_delete_vectors(self, op_num: int, record: dict[str, Any]) -> None:
         names = record["vectors"]

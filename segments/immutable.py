@@ -21,7 +21,7 @@ from collection.config import CollectionConfig, Distance, HnswConfig
 from segments.appendable import AppendableSegment, SearchHits
 from segments.quantization import QuantizationParams, Quantized, build_all
 from segments.quantization import search as quantized_search
-from segments.vectors import make_storage, restore_storage
+from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import best_first, mask_of
 
@@ -214,14 +214,5 @@ def _restore_rows(
     new_offsets = np.flatnonzero(has)
     if len(new_offsets):
         items = [full.get(int(o)) for o in keep[has].tolist()]
-        store.put(new_offsets, [_item(it) for it in items])
+        store.put(new_offsets, [storage_item(it) for it in items])
     return store
-
-
-def _item(value: Any) -> Any:
-    if isinstance(value, dict):
-        return (
-            np.asarray(value["indices"], dtype=np.int64),
-            np.asarray(value["values"], dtype=np.float32),
-        )
-    return np.asarray(value, dtype=np.float32)

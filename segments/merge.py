@@ -13,6 +13,7 @@ import numpy as np
 
 from collection.config import CollectionConfig
 from segments.appendable import AppendableSegment
+from segments.vectors import storage_item
 
 
 def merge_snapshots(
@@ -28,7 +29,7 @@ def merge_snapshots(
             for name in source.vectors:
                 value = source.vector_of(off, name)
                 if value is not None:
-                    vectors[name] = _item(name, value, config)
+                    vectors[name] = storage_item(value)
             has = {name: (items, np.ones(1, dtype=bool)) for name, items in
                    ((n, [v]) for n, v in vectors.items())}
             merged.upsert(
@@ -40,10 +41,3 @@ def merge_snapshots(
     state["version"] = max(int(s["version"]) for s in snapshots)
     state["index_schema"] = snapshots[0].get("index_schema")
     return state, origin
-
-
-def _item(name: str, value: Any, config: CollectionConfig) -> Any:
-    if name in config.sparse_vectors:
-        return (np.asarray(value["indices"], dtype=np.int64),
-                np.asarray(value["values"], dtype=np.float32))
-    return np.asarray(value, dtype=np.float32)

@@ -47,5 +47,17 @@ def restore_storage(
     return cls.restore(arrays, size, p.size, p.distance, p.datatype)
 
 
+def storage_item(value: Any) -> Any:
+    """A vector in its JSON form (a record's value, fresh or replayed, or what ``get``
+    returns) as a storage's ``put`` takes it: an ``(indices, values)`` pair for sparse,
+    a float32 array (1-d dense, 2-d multivector) otherwise."""
+    if isinstance(value, dict):
+        return (
+            np.asarray(value["indices"], dtype=np.int64),
+            np.asarray(value["values"], dtype=np.float32),
+        )
+    return np.asarray(value, dtype=np.float32)
+
+
 def all_names(config: CollectionConfig) -> list[str]:
     return [*config.vectors, *config.sparse_vectors]
