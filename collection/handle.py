@@ -56,6 +56,7 @@ class Collection:
         self._send, receive = trio.open_memory_channel[Any](mailbox_size)
         self.actor = CollectionActor(name, holder, wal, last_op, receive)
         self.closed = False
+        self.mailbox_wait = MAILBOX_WAIT
         self._flush_lock = trio.Lock()
         self.optimizing = False
         self.optimizer_scope = trio.CancelScope()
@@ -120,13 +121,13 @@ class Collection:
             try:
                 self._send.send_nowait(msg)
             except trio.WouldBlock:
-                with trio.move_on_after(MAILBOX_WAIT):
-                    await self._send.send(msg)
-                    return await msg.reply.wait()
-                raise Overloaded(
-                    f"Collection `{self.name}` is overloaded: its update queue is full; "
-                    "retry later"
-                ) from None
+                with trio.move_on_after(self.mailbox_wait) as waited:
+                    await self._send.send(msg)  # not sent at all if the wait runs out
+                if waited.cancelled_caught:
+                    raise Overloaded(
+                        f"Collection `{self.name}` is overloaded: its update queue is full; "
+                        "retry later"
+                    ) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise CollectionClosed(f"Collection `{self.name}` is closed") from None
         return await msg.reply.wait()

@@ -24,6 +24,7 @@ def create_app(settings: Settings) -> QuartTrio:
         settings.storage.path,
         max_points_per_segment=settings.storage.max_points_per_segment,
         mailbox_size=settings.limits.mailbox_size,
+        mailbox_wait=settings.limits.mailbox_wait_sec,
         flush_interval=settings.storage.flush_interval_sec,
     )
     app.config["HERON_REGISTRY"] = registry

@@ -91,6 +91,7 @@ class LimitsSettings(_Section):
     max_prefetch_depth: int = Field(8, ge=0)
     max_prefetches: int = Field(64, ge=0)
     mailbox_size: int = Field(1024, ge=1)
+    mailbox_wait_sec: float = Field(10.0, gt=0)
 
 
 class Settings(_Section):

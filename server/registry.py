@@ -45,12 +45,18 @@ class Registry:
     """The open collections and the directory they live in."""
 
     def __init__(
-        self, root: Path, max_points_per_segment: int, mailbox_size: int, flush_interval: float
+        self,
+        root: Path,
+        max_points_per_segment: int,
+        mailbox_size: int,
+        flush_interval: float,
+        mailbox_wait: float = 10.0,
     ) -> None:
         self.root = root
         self.dir = root / "collections"
         self.max_points = max_points_per_segment
         self.mailbox_size = mailbox_size
+        self.mailbox_wait = mailbox_wait
         self.flush_interval = flush_interval
         self.collections: dict[str, Collection] = {}
         self._lock = trio.Lock()
@@ -80,6 +86,7 @@ class Registry:
         coll = await trio.to_thread.run_sync(
             Collection.open, name, path, self.max_points, self.mailbox_size
         )
+        coll.mailbox_wait = self.mailbox_wait
         assert self._nursery is not None
         await self._nursery.start(coll.actor.run)
         await self._nursery.start(self._optimize, coll)
