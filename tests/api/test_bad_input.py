@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.checks import assert_rejected
 from tests.server import HeronProcess
 
 PLAIN = "plain"  # unnamed vector, size 3, Dot
@@ -26,19 +27,6 @@ def _send(http: httpx.Client, method: str, path: str, body: Any = None) -> httpx
     if not isinstance(body, bytes):
         body = json.dumps(body).encode()
     return http.request(method, path, content=body, headers={"content-type": "application/json"})
-
-
-def assert_rejected(r: httpx.Response, status: int | None = None) -> None:
-    """A 4xx (or exactly ``status``) carrying Qdrant's error body."""
-    assert 400 <= r.status_code < 500, (r.status_code, r.text)
-    if status is not None:
-        assert r.status_code == status, (r.status_code, r.text)
-    body = r.json()
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("status"), dict), body
-    error = body["status"].get("error")
-    assert isinstance(error, str) and error.strip(), body
-    assert "time" in body, body
 
 
 def _barrier(http: httpx.Client) -> None:

@@ -9,7 +9,6 @@ and the same mistakes made through the official client (which must raise
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from tests.checks import assert_rejected
 from tests.server import HeronProcess
 
 DIM = 4
@@ -90,20 +90,6 @@ def coll(heron: HeronProcess) -> Iterator[str]:
     c.create_payload_index(name, "price", field_schema=models.PayloadSchemaType.FLOAT, wait=True)
     c.close()
     yield name
-
-
-def assert_rejected(r: httpx.Response, status: int | None = None) -> dict[str, Any]:
-    """A 4xx (exactly ``status`` if given) with ``{"status": {"error": str}, "time": num}``."""
-    assert 400 <= r.status_code < 500, (r.status_code, r.text)
-    if status is not None:
-        assert r.status_code == status, (r.status_code, r.text)
-    body = r.json()
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("status"), dict), body
-    error = body["status"].get("error")
-    assert isinstance(error, str) and error.strip(), body
-    assert isinstance(body.get("time"), int | float) and math.isfinite(body["time"]), body
-    return body
 
 
 # --- raw HTTP --------------------------------------------------------------------------------

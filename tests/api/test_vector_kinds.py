@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
+from tests.checks import assert_rejected
 from tests.server import HeronProcess
 
 DIM = 16
@@ -653,16 +654,6 @@ def test_mutated_queries(mutated: tuple[QdrantClient, QdrantClient], using: str)
 
 
 # --- bad input ---------------------------------------------------------------------------
-
-
-def assert_rejected(r: httpx.Response) -> None:
-    """A 4xx carrying Qdrant's error body."""
-    assert 400 <= r.status_code < 500, (r.status_code, r.text)
-    body = r.json()
-    assert isinstance(body, dict) and isinstance(body.get("status"), dict), body
-    error = body["status"].get("error")
-    assert isinstance(error, str) and error.strip(), body
-    assert "time" in body, body
 
 
 def _raw(vector: Any) -> Any:
