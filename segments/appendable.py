@@ -125,6 +125,15 @@ class AppendableSegment:
         store = self.vectors.get(name)
         return None if store is None else store.get(offset)
 
+    def point_record(self, offset: int) -> dict[str, Any]:
+        """The point at ``offset`` as an upsert record's point (vectors in JSON form)."""
+        vectors = {}
+        for name in self.vectors:
+            value = self.vector_of(offset, name)
+            if value is not None:
+                vectors[name] = value
+        return {"id": self.ids.ids[offset], "vector": vectors, "payload": self.payload_of(offset)}
+
     def search(
         self, name: str, query: Any, candidates: np.ndarray, top: int, params: Any = None
     ) -> SearchHits:

@@ -158,20 +158,11 @@ class SegmentHolder:
                 out[name] = (items, has)
         return out
 
-    def _current_point(self, seg: AppendableSegment, off: int) -> dict[str, Any]:
-        """A stored point as an upsert record's point (vectors in their JSON form)."""
-        vectors = {}
-        for name in seg.vectors:
-            value = seg.vector_of(off, name)
-            if value is not None:
-                vectors[name] = value
-        return {"id": seg.ids.ids[off], "vector": vectors, "payload": seg.payload_of(off)}
-
     def _move_to_write_segment(
         self, op_num: int, seg: AppendableSegment, off: int
     ) -> tuple[AppendableSegment, int]:
         """Move a point out of an immutable segment so its vectors can change."""
-        point = self._current_point(seg, off)
+        point = seg.point_record(off)
         seg.delete(op_num, np.array([off], dtype=np.int64))
         self._op_upsert(op_num, {"points": [point]})
         found = self.locate(point["id"])
@@ -279,7 +270,7 @@ class SegmentHolder:
                 if target is not None:
                     built.delete(version, np.array([target], dtype=np.int64))
                 if not old.ids.deleted[off]:
-                    moved.append((self._current_point(old, off), version))
+                    moved.append((old.point_record(off), version))
         built.seg_id = self.next_segment_id
         self.next_segment_id += 1
         built.version = max([built.version, *(old.version for old in olds if old is not None)])

@@ -25,16 +25,10 @@ def merge_snapshots(
     for snap in snapshots:
         source = AppendableSegment.restore(snap, config)
         for off in np.flatnonzero(source.live_mask()).tolist():
-            vectors = {}
-            for name in source.vectors:
-                value = source.vector_of(off, name)
-                if value is not None:
-                    vectors[name] = storage_item(value)
-            has = {name: (items, np.ones(1, dtype=bool)) for name, items in
-                   ((n, [v]) for n, v in vectors.items())}
-            merged.upsert(
-                source.version_of(off), [source.ids.ids[off]], has, [source.payload_of(off)]
-            )
+            point = source.point_record(off)
+            one = np.ones(1, dtype=bool)
+            vectors = {name: ([storage_item(v)], one) for name, v in point["vector"].items()}
+            merged.upsert(source.version_of(off), [point["id"]], vectors, [point["payload"]])
             origin.append((source.seg_id, off))
     merged.dirty = False
     state = merged.snapshot()
