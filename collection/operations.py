@@ -319,7 +319,8 @@ def finite_vector(query: Any, size: int) -> np.ndarray:
     return arr
 
 
-_BATCH_BUILDERS: dict[str, Callable[[CollectionConfig, dict[str, Any]], Any]] = {
+# Every update kind by its name in ``/points/batch``: (config, body) -> record or (record, check).
+BUILDERS: dict[str, Callable[[CollectionConfig, dict[str, Any]], Any]] = {
     "upsert": upsert,
     "delete": lambda _c, b: delete_points(b),
     "set_payload": lambda _c, b: set_payload(b),
@@ -342,7 +343,7 @@ def batch(config: CollectionConfig, body: dict[str, Any]) -> tuple[Record, Check
         if not isinstance(item, dict) or len(item) != 1:
             raise BadRequest("Format error in JSON body: each operation is a one-key object")
         (kind, op_body), = item.items()
-        build = _BATCH_BUILDERS.get(kind)
+        build = BUILDERS.get(kind)
         if build is None:
             raise BadRequest(f"Format error in JSON body: unknown operation `{kind}`")
         if not isinstance(op_body, dict):

@@ -40,27 +40,27 @@ async def upsert_points(name: str) -> Response:
 
 @bp.post("/collections/<name>/points/delete")
 async def delete_points(name: str) -> Response:
-    return await _update(name, lambda _c, d: ops.delete_points(d))
+    return await _update(name, ops.BUILDERS["delete"])
 
 
 @bp.post("/collections/<name>/points/payload")
 async def set_payload(name: str) -> Response:
-    return await _update(name, lambda _c, d: ops.set_payload(d))
+    return await _update(name, ops.BUILDERS["set_payload"])
 
 
 @bp.put("/collections/<name>/points/payload")
 async def overwrite_payload(name: str) -> Response:
-    return await _update(name, lambda _c, d: ops.overwrite_payload(d))
+    return await _update(name, ops.BUILDERS["overwrite_payload"])
 
 
 @bp.post("/collections/<name>/points/payload/delete")
 async def delete_payload(name: str) -> Response:
-    return await _update(name, lambda _c, d: ops.delete_payload(d))
+    return await _update(name, ops.BUILDERS["delete_payload"])
 
 
 @bp.post("/collections/<name>/points/payload/clear")
 async def clear_payload(name: str) -> Response:
-    return await _update(name, lambda _c, d: ops.clear_payload(d))
+    return await _update(name, ops.BUILDERS["clear_payload"])
 
 
 @bp.put("/collections/<name>/points/vectors")
