@@ -13,7 +13,7 @@ from tests.server import HeronProcess
 
 
 def test_write_flood_is_refused_with_503_not_a_crash(tmp_path: Path) -> None:
-    env = {"HERON__LIMITS__MAILBOX_SIZE": "1", "HERON__LIMITS__MAILBOX_WAIT_SEC": "0.01"}
+    env = {"HERON__LIMITS__MAILBOX_SIZE": "1", "HERON__LIMITS__MAILBOX_WAIT_SEC": "0.001"}
     server = HeronProcess(tmp_path / "storage", env=env).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
@@ -37,7 +37,7 @@ def test_write_flood_is_refused_with_503_not_a_crash(tmp_path: Path) -> None:
                         else:
                             bodies.append(r.json())
 
-        threads = [threading.Thread(target=writer, args=(w,)) for w in range(16)]
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(32)]
         for t in threads:
             t.start()
         for t in threads:
