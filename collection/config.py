@@ -2,85 +2,35 @@
 
 The same models validate a create request, answer ``GET /collections/{name}`` and persist to
 ``config.json`` beside the collection's data, so what a client sends is what it reads back.
+
+The vector-level shapes (distance, datatype, HNSW, quantization, vector params) belong to
+storage and come from ``segments.types``; they are re-exported here for callers' convenience.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    field_validator,
+from pydantic import Field, StrictBool, StrictInt, field_validator
+
+from segments.types import (
+    Datatype,
+    Distance,
+    HnswConfig,
+    HnswConfigDiff,
+    Model,
+    MultiVectorConfig,
+    QuantizationConfig,
+    QuantizationConfigDiff,
+    SegmentConfig,
+    SparseIndexParams,
+    SparseVectorParams,
+    VectorParams,
+    check_quantization,
 )
 
 UNNAMED = ""
 """Internal name of the default (unnamed) dense vector."""
-
-
-class Distance(StrEnum):
-    """Similarity functions; Euclid and Manhattan are distances (smaller is better)."""
-
-    COSINE = "Cosine"
-    EUCLID = "Euclid"
-    DOT = "Dot"
-    MANHATTAN = "Manhattan"
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self in (Distance.COSINE, Distance.DOT)
-
-
-class Datatype(StrEnum):
-    """Element type a dense vector is stored in."""
-
-    FLOAT32 = "float32"
-    FLOAT16 = "float16"
-    UINT8 = "uint8"
-
-
-def _check_quantization(value: Any) -> Any:
-    """Refuse a quantization config heron can't build (``"Disabled"`` clears one in a diff)."""
-    from segments.quantization import parse_config  # here: that module imports this one
-
-    if value is not None and value != "Disabled":
-        parse_config(value)
-    return value
-
-
-QuantizationConfig = Annotated[dict[str, Any] | None, AfterValidator(_check_quantization)]
-QuantizationConfigDiff = Annotated[
-    dict[str, Any] | Literal["Disabled"] | None, AfterValidator(_check_quantization)
-]
-
-
-class Model(BaseModel):
-    """Base for config models: unknown fields are ignored, as Qdrant ignores them."""
-
-    model_config = ConfigDict(extra="ignore", use_enum_values=False)
-
-
-class HnswConfig(Model):
-    m: StrictInt = Field(16, ge=0)
-    ef_construct: StrictInt = Field(100, ge=4)
-    full_scan_threshold: StrictInt = Field(10000, ge=0)
-    max_indexing_threads: StrictInt = Field(0, ge=0)
-    on_disk: StrictBool = False
-    payload_m: StrictInt | None = Field(None, ge=0)
-
-
-class HnswConfigDiff(Model):
-    m: StrictInt | None = Field(None, ge=0)
-    ef_construct: StrictInt | None = Field(None, ge=4)
-    full_scan_threshold: StrictInt | None = Field(None, ge=0)
-    max_indexing_threads: StrictInt | None = Field(None, ge=0)
-    on_disk: StrictBool | None = None
-    payload_m: StrictInt | None = Field(None, ge=0)
 
 
 class OptimizersConfig(Model):
@@ -126,51 +76,10 @@ class WalConfigDiff(Model):
     wal_segments_ahead: StrictInt | None = Field(None, ge=0)
 
 
-class MultiVectorConfig(Model):
-    comparator: str
-
-    @field_validator("comparator")
-    @classmethod
-    def _cmp(cls, v: str) -> str:
-        if v != "max_sim":
-            raise ValueError("comparator must be 'max_sim'")
-        return v
-
-
-class VectorParams(Model):
-    """One named dense vector (or multivector) as configured at creation."""
-
-    size: StrictInt = Field(ge=1, le=65536)
-    distance: Distance
-    hnsw_config: HnswConfigDiff | None = None
-    quantization_config: dict[str, Any] | None = None
-    on_disk: StrictBool | None = None
-    datatype: Datatype | None = None
-    multivector_config: MultiVectorConfig | None = None
-
-
 class VectorParamsDiff(Model):
     hnsw_config: HnswConfigDiff | None = None
     quantization_config: QuantizationConfigDiff = None
     on_disk: StrictBool | None = None
-
-
-class SparseIndexParams(Model):
-    full_scan_threshold: StrictInt | None = Field(None, ge=0)
-    on_disk: StrictBool | None = None
-    datatype: Datatype | None = None
-
-
-class SparseVectorParams(Model):
-    index: SparseIndexParams | None = None
-    modifier: str | None = None
-
-    @field_validator("modifier")
-    @classmethod
-    def _modifier(cls, v: str | None) -> str | None:
-        if v not in (None, "none", "idf"):
-            raise ValueError("modifier must be 'none' or 'idf'")
-        return v
 
 
 def _diff_into(base: Model, diff: Model | None) -> Model:
@@ -200,6 +109,16 @@ class CollectionConfig(Model):
 
     def vector(self, name: str) -> VectorParams | None:
         return self.vectors.get(name)
+
+    @property
+    def segment(self) -> SegmentConfig:
+        """The part segments read (vectors, HNSW, quantization), sharing this config's values."""
+        return SegmentConfig.model_construct(
+            vectors=self.vectors,
+            sparse_vectors=self.sparse_vectors,
+            hnsw_config=self.hnsw_config,
+            quantization_config=self.quantization_config,
+        )
 
     def params_json(self) -> dict[str, Any]:
         """CollectionParams as Qdrant answers it."""
@@ -269,7 +188,7 @@ class CreateCollection(Model):
                     raise ValueError("vector name must not be empty")
             cfg.vectors = dict(self.vectors)
         for params in cfg.vectors.values():
-            _check_quantization(params.quantization_config)
+            check_quantization(params.quantization_config)
         cfg.sparse_vectors = dict(self.sparse_vectors or {})
         both = set(cfg.vectors) & set(cfg.sparse_vectors)
         if both:
@@ -347,3 +266,26 @@ class UpdateCollection(Model):
         if self.metadata is not None:
             new.metadata = {**(new.metadata or {}), **self.metadata}
         return new
+
+
+__all__ = [
+    "UNNAMED",
+    "CollectionConfig",
+    "CreateCollection",
+    "Datatype",
+    "Distance",
+    "HnswConfig",
+    "HnswConfigDiff",
+    "MultiVectorConfig",
+    "OptimizersConfig",
+    "OptimizersConfigDiff",
+    "QuantizationConfig",
+    "QuantizationConfigDiff",
+    "SparseIndexParams",
+    "SparseVectorParams",
+    "UpdateCollection",
+    "VectorParams",
+    "VectorParamsDiff",
+    "WalConfig",
+    "WalConfigDiff",
+]

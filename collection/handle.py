@@ -74,7 +74,7 @@ class Collection:
     def open(cls, name: str, path: Path, max_points: int, mailbox_size: int) -> Collection:
         """Blocking: load config and segments, replay the WAL past the flushed version."""
         config = CollectionConfig.model_validate(read_json(path / CONFIG_FILE))
-        holder = SegmentHolder.load(path, config, max_points)
+        holder = SegmentHolder.load(path, config.segment, max_points)
         wal = WriteAheadLog(path / "wal")
         last_op, replayed = replay(holder, wal)
         if replayed:
@@ -85,7 +85,7 @@ class Collection:
         """Blocking: persist a changed config (PATCH)."""
         write_json_atomic(self.path / CONFIG_FILE, config.model_dump(mode="json"))
         self.config = config
-        self.holder.config = config
+        self.holder.config = config.segment
 
     async def stop(self) -> None:
         """Let the actor finish its queue, flush, and close the WAL."""

@@ -19,7 +19,6 @@ from segments.filters import FilterError, parse_filter
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
-from segments.vectors import kind_of
 from segments.vectors.multi import validate_multi
 from segments.vectors.sparse import validate_sparse
 
@@ -93,7 +92,7 @@ def _check_datatype(name: str, arr: np.ndarray, datatype: Datatype | None) -> No
 
 def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
     """Check a vector of any kind against what ``name`` is configured as."""
-    kind = kind_of(config, name)
+    kind = config.segment.kind(name)
     shown = name or "default"
     try:
         if kind == "sparse":

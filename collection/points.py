@@ -9,7 +9,6 @@ from collection.errors import BadRequest
 from collection.operations import check_key
 from segments.appendable import AppendableSegment
 from segments.payload_path import select
-from segments.vectors import all_names
 
 
 def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
@@ -54,7 +53,7 @@ def vectors_json(
     """A point's vectors as Qdrant answers them (a bare list for the unnamed default)."""
     if with_vector is False:
         return None
-    names = all_names(config) if with_vector is True else [n or UNNAMED for n in with_vector]
+    names = config.segment.names() if with_vector is True else [n or UNNAMED for n in with_vector]
     out = {}
     for name in names:
         vec = seg.vector_of(offset, name)

@@ -31,16 +31,17 @@ def build(
 ) -> tuple[AppendableSegment, list[tuple[int, int]]]:
     """Blocking: the new segment and where each of its points came from. One source is
     rebuilt with graphs; several are merged first, and indexed if the result is big enough."""
+    seg_config = config.segment
     if len(snapshots) == 1:
         snap = snapshots[0]
-        built = ImmutableSegment.build(snap, config, threads)
+        built = ImmutableSegment.build(snap, seg_config, threads)
         return built, [(int(snap["seg_id"]), int(o)) for o in built.source_offsets.tolist()]
-    merged, origin = merge_snapshots(snapshots, config)
-    plain = AppendableSegment.restore(merged, config)
+    merged, origin = merge_snapshots(snapshots, seg_config)
+    plain = AppendableSegment.restore(merged, seg_config)
     plain.attach_index_schema(merged.get("index_schema"))
     threshold = config.optimizer_config.indexing_threshold
     if threshold and vector_kb(plain) >= threshold:
-        return ImmutableSegment.build(merged, config, threads), origin
+        return ImmutableSegment.build(merged, seg_config, threads), origin
     return plain, origin
 
 

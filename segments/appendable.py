@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig
 from segments.id_tracker import IdTracker
 from segments.ids import PointId
 from segments.payload_index import FieldIndex, build_index
-from segments.vectors import VectorStorage, all_names, make_storage, restore_storage
+from segments.types import SegmentConfig
+from segments.vectors import VectorStorage, make_storage, restore_storage
 from segments.vectors.sparse import mask_of
 
 Payload = dict[str, Any]
@@ -36,11 +36,11 @@ class AppendableSegment:
 
     appendable = True
 
-    def __init__(self, seg_id: int, config: CollectionConfig) -> None:
+    def __init__(self, seg_id: int, config: SegmentConfig) -> None:
         self.seg_id = seg_id
         self.ids = IdTracker()
         self.vectors: dict[str, VectorStorage] = {
-            name: make_storage(config, name) for name in all_names(config)
+            name: make_storage(config, name) for name in config.names()
         }
         self._payloads: list[Payload | None] = []
         self.version = 0
@@ -221,7 +221,7 @@ class AppendableSegment:
         }
 
     @classmethod
-    def restore(cls, state: dict[str, Any], config: CollectionConfig) -> AppendableSegment:
+    def restore(cls, state: dict[str, Any], config: SegmentConfig) -> AppendableSegment:
         """Rebuild a segment from what ``snapshot`` captured (after a round trip to disk)."""
         seg = cls(int(state["seg_id"]), config)
         seg.version = int(state["version"])

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig
 from segments import storage
 from segments.appendable import AppendableSegment
 from segments.filters import parse_filter
 from segments.ids import PointId
 from segments.immutable import ImmutableSegment
 from segments.payload_path import delete_at, set_at
-from segments.vectors import all_names, storage_item
+from segments.types import SegmentConfig
+from segments.vectors import storage_item
 
 Selection = list[tuple[AppendableSegment, np.ndarray]]
 
@@ -41,7 +41,7 @@ class FlushPlan:
 class SegmentHolder:
     """All segments of one collection plus the collection-wide payload index schema."""
 
-    def __init__(self, config: CollectionConfig, max_points_per_segment: int) -> None:
+    def __init__(self, config: SegmentConfig, max_points_per_segment: int) -> None:
         self.config = config
         self.max_points = max(1, max_points_per_segment)
         self.segments: dict[int, AppendableSegment] = {}
@@ -151,7 +151,7 @@ class SegmentHolder:
     def _vector_block(self, points: list[dict[str, Any]]) -> dict[str, tuple[list[Any], np.ndarray]]:
         """Per vector name: the items of the points that have it, and which points do."""
         out: dict[str, tuple[list[Any], np.ndarray]] = {}
-        for name in all_names(self.config):
+        for name in self.config.names():
             has = np.array([name in (p.get("vector") or {}) for p in points], dtype=bool)
             if has.any():
                 items = [storage_item(p["vector"][name]) for p in points if name in p["vector"]]
@@ -325,7 +325,7 @@ class SegmentHolder:
 
     @classmethod
     def load(
-        cls, root: Path, config: CollectionConfig, max_points_per_segment: int
+        cls, root: Path, config: SegmentConfig, max_points_per_segment: int
     ) -> SegmentHolder:
         """Load the segments the manifest names; an absent manifest means an empty holder."""
         holder = cls(config, max_points_per_segment)

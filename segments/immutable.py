@@ -17,10 +17,10 @@ from typing import Any
 import hnswlib
 import numpy as np
 
-from collection.config import CollectionConfig, Distance, HnswConfig
 from segments.appendable import AppendableSegment, SearchHits
 from segments.quantization import QuantizationParams, Quantized, build_all
 from segments.quantization import search as quantized_search
+from segments.types import Distance, HnswConfig, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import best_first, mask_of
@@ -43,15 +43,6 @@ class SearchParams:
     quantization: QuantizationParams | None = None
 
 
-def hnsw_config_for(config: CollectionConfig, name: str) -> HnswConfig:
-    """The collection's HNSW config with the vector's own overrides applied."""
-    base = config.hnsw_config
-    own = config.vectors[name].hnsw_config
-    if own is None:
-        return base
-    return base.model_copy(update=own.model_dump(exclude_none=True))
-
-
 def build_index(store: DenseVectors, size: int, hnsw: HnswConfig, threads: int) -> Any:
     """Blocking: an hnswlib graph over the rows of ``store`` that are present."""
     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
@@ -72,7 +63,7 @@ class ImmutableSegment(AppendableSegment):
 
     appendable = False
 
-    def __init__(self, seg_id: int, config: CollectionConfig) -> None:
+    def __init__(self, seg_id: int, config: SegmentConfig) -> None:
         super().__init__(seg_id, config)
         self.indexes: dict[str, Any] = {}
         self.hnsw: dict[str, HnswConfig] = {}
@@ -149,7 +140,7 @@ class ImmutableSegment(AppendableSegment):
     # --- building and persistence -------------------------------------------------------------
     @classmethod
     def build(
-        cls, source: dict[str, Any], config: CollectionConfig, threads: int
+        cls, source: dict[str, Any], config: SegmentConfig, threads: int
     ) -> ImmutableSegment:
         """Blocking: a compacted segment (live points only) with graphs, from a snapshot."""
         live = ~np.asarray(source["deleted"], dtype=bool)
@@ -172,7 +163,7 @@ class ImmutableSegment(AppendableSegment):
         seg.source_offsets = keep
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
-                seg.hnsw[name] = hnsw_config_for(config, name)
+                seg.hnsw[name] = config.hnsw_for(name)
                 seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
         seg.quantized = build_all(config, seg.vectors, size)
         return seg
@@ -184,12 +175,12 @@ class ImmutableSegment(AppendableSegment):
         return state
 
     @classmethod
-    def load(cls, state: dict[str, Any], config: CollectionConfig, path: Path) -> ImmutableSegment:
+    def load(cls, state: dict[str, Any], config: SegmentConfig, path: Path) -> ImmutableSegment:
         """Blocking: restore arrays and load each saved graph (never rebuilt on start)."""
         seg = cls.restore(state, config)
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
-                seg.hnsw[name] = hnsw_config_for(config, name)
+                seg.hnsw[name] = config.hnsw_for(name)
                 file = path / f"hnsw-{state['index_files'][name]}.bin"
                 if file.exists():
                     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
@@ -200,7 +191,7 @@ class ImmutableSegment(AppendableSegment):
 
 
 def _restore_rows(
-    config: CollectionConfig, name: str, arrays: dict[str, np.ndarray], keep: np.ndarray
+    config: SegmentConfig, name: str, arrays: dict[str, np.ndarray], keep: np.ndarray
 ) -> Any:
     """The storage of vector ``name`` holding only the kept offsets, renumbered 0..len-1."""
     full = restore_storage(config, name, arrays, len(arrays["present"]))

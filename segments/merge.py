@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig
 from segments.appendable import AppendableSegment
+from segments.types import SegmentConfig
 from segments.vectors import storage_item
 
 
 def merge_snapshots(
-    snapshots: list[dict[str, Any]], config: CollectionConfig
+    snapshots: list[dict[str, Any]], config: SegmentConfig
 ) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     """Blocking: (merged snapshot, origin) where origin[i] = (source segment id, offset)."""
     merged = AppendableSegment(int(snapshots[0]["seg_id"]), config)

@@ -22,12 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig, Distance
+from segments.types import Distance, QuantizationSpec, SegmentConfig
 from segments.vectors.dense import DenseVectors, normalize_rows
 from segments.vectors.sparse import best_first
-
-KINDS = ("scalar", "binary")
-"""Quantization methods heron builds; ``product`` (and anything else) is refused."""
 
 SAMPLE_VALUES = 1 << 20
 """At most this many components are looked at to find the scalar clipping range."""
@@ -36,78 +33,6 @@ CHUNK_ROWS = 16384
 """Rows scored at a time where a temporary array per row would be needed."""
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
-# --- configuration --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuantizationSpec:
-    """What to build for one vector: ``kind`` is ``scalar`` or ``binary``."""
-
-    kind: str
-    quantile: float | None = None
-
-
-def _flag(section: dict[str, Any], key: str, where: str) -> None:
-    """Check that an optional field is a boolean."""
-    value = section.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{where}.{key} must be a boolean")
-
-
-def parse_config(raw: Any) -> QuantizationSpec | None:
-    """Validate a ``quantization_config`` as Qdrant shapes it; raises ValueError if wrong."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or len(raw) != 1:
-        raise ValueError(
-            "quantization_config must be an object with exactly one of 'scalar' or 'binary'"
-        )
-    kind, section = next(iter(raw.items()))
-    if kind == "product":
-        raise ValueError(
-            "product quantization is not supported; use 'scalar' or 'binary' quantization"
-        )
-    if kind not in KINDS:
-        raise ValueError(f"unknown quantization method {kind!r}; use 'scalar' or 'binary'")
-    where = f"quantization_config.{kind}"
-    if not isinstance(section, dict):
-        raise ValueError(f"{where} must be an object")
-    _flag(section, "always_ram", where)
-    memory = section.get("memory")
-    if memory is not None and not isinstance(memory, str):
-        raise ValueError(f"{where}.memory must be a string")
-    if kind == "binary":
-        if section.get("encoding") not in (None, "one_bit"):
-            raise ValueError(f"{where}.encoding: only 'one_bit' is supported")
-        if section.get("query_encoding") not in (None, "default", "binary"):
-            raise ValueError(f"{where}.query_encoding: only 'default' and 'binary' are supported")
-        return QuantizationSpec("binary")
-    if section.get("type") != "int8":
-        raise ValueError(f"{where}.type must be 'int8'")
-    quantile = section.get("quantile")
-    if quantile is not None:
-        if isinstance(quantile, bool) or not isinstance(quantile, int | float):
-            raise ValueError(f"{where}.quantile must be a number")
-        if not 0.5 <= quantile <= 1.0:
-            raise ValueError(f"{where}.quantile must be between 0.5 and 1.0")
-        quantile = float(quantile)
-    return QuantizationSpec("scalar", quantile)
-
-
-def spec_for(config: CollectionConfig, name: str) -> QuantizationSpec | None:
-    """The quantization of vector ``name``: its own config wins over the collection's."""
-    params = config.vectors.get(name)
-    if params is None or params.multivector_config is not None:
-        return None
-    raw = params.quantization_config
-    if raw is None:
-        raw = config.quantization_config
-    try:
-        return parse_config(raw)
-    except ValueError:  # stored before configs were validated: nothing heron can build
-        return None
 
 
 @dataclass(frozen=True)
@@ -326,12 +251,12 @@ def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Q
 
 
 def build_all(
-    config: CollectionConfig, vectors: dict[str, Any], size: int
+    config: SegmentConfig, vectors: dict[str, Any], size: int
 ) -> dict[str, Quantized]:
     """Blocking: quantized copies of every dense vector the config asks to quantize."""
     out: dict[str, Quantized] = {}
     for name, store in vectors.items():
-        spec = spec_for(config, name)
+        spec = config.quantization_for(name)
         if spec is not None and isinstance(store, DenseVectors):
             out[name] = build_quantized(store, size, spec)
     return out
@@ -372,12 +297,9 @@ def search(
 __all__ = [
     "BinaryQuantized",
     "QuantizationParams",
-    "QuantizationSpec",
     "ScalarQuantized",
     "build_all",
     "build_quantized",
-    "parse_config",
     "parse_params",
     "search",
-    "spec_for",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig
+from segments.types import SegmentConfig
 from segments.vectors.dense import DenseVectors
 from segments.vectors.multi import MultiVectors
 from segments.vectors.sparse import SparseVectors
@@ -19,15 +19,9 @@ from segments.vectors.sparse import SparseVectors
 VectorStorage = DenseVectors | MultiVectors | SparseVectors
 
 
-def kind_of(config: CollectionConfig, name: str) -> str:
-    """"dense", "multi" or "sparse" for a configured vector name."""
-    if name in config.sparse_vectors:
-        return "sparse"
-    return "multi" if config.vectors[name].multivector_config is not None else "dense"
-
-
-def make_storage(config: CollectionConfig, name: str, capacity: int = 0) -> VectorStorage:
-    kind = kind_of(config, name)
+def make_storage(config: SegmentConfig, name: str, capacity: int = 0) -> VectorStorage:
+    """An empty storage for vector ``name`` as configured."""
+    kind = config.kind(name)
     if kind == "sparse":
         return SparseVectors(capacity)
     p = config.vectors[name]
@@ -37,9 +31,10 @@ def make_storage(config: CollectionConfig, name: str, capacity: int = 0) -> Vect
 
 
 def restore_storage(
-    config: CollectionConfig, name: str, arrays: dict[str, np.ndarray], size: int
+    config: SegmentConfig, name: str, arrays: dict[str, np.ndarray], size: int
 ) -> VectorStorage:
-    kind = kind_of(config, name)
+    """The storage of vector ``name`` rebuilt from its snapshot arrays."""
+    kind = config.kind(name)
     if kind == "sparse":
         return SparseVectors.restore(arrays, size)
     p = config.vectors[name]
@@ -58,6 +53,3 @@ def storage_item(value: Any) -> Any:
         )
     return np.asarray(value, dtype=np.float32)
 
-
-def all_names(config: CollectionConfig) -> list[str]:
-    return [*config.vectors, *config.sparse_vectors]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from collection.config import Datatype, Distance
+from segments.types import Datatype, Distance
 from segments.vectors.sparse import best_first, mask_of
 
 DTYPES = {Datatype.FLOAT32: np.float32, Datatype.FLOAT16: np.float16, Datatype.UINT8: np.uint8}

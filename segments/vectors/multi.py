@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from collection.config import Datatype, Distance
+from segments.types import Datatype, Distance
 from segments.vectors.sparse import best_first, fit, gather_positions, last_occurrences, mask_of
 
 CHUNK_ROWS = 32768

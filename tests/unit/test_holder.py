@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from collection.config import CollectionConfig, Distance, VectorParams
 from segments.holder import SegmentHolder
+from segments.types import Distance, SegmentConfig, VectorParams
 
 
-def _config() -> CollectionConfig:
-    return CollectionConfig(
+def _config() -> SegmentConfig:
+    return SegmentConfig(
         vectors={
             "a": VectorParams(size=2, distance=Distance.COSINE),
             "b": VectorParams(size=2, distance=Distance.DOT),

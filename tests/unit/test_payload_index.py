@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collection.config import CollectionConfig, Distance, VectorParams
 from collection.query.ordering import order_by
 from collection.query.planner import OrderBy
 from segments.appendable import AppendableSegment
@@ -22,6 +21,7 @@ from segments.filters import parse_filter
 from segments.holder import SegmentHolder
 from segments.immutable import ImmutableSegment
 from segments.payload_index import INDEX_TYPES, FieldIndex, build_index
+from segments.types import Distance, SegmentConfig, VectorParams
 from tests.unit.test_filters import (
     KEYS,
     POINT_IDS,
@@ -34,7 +34,7 @@ from tests.unit.test_filters import (
 )
 
 TYPES = sorted(INDEX_TYPES)
-CONFIG = CollectionConfig(vectors={"v": VectorParams(size=2, distance=Distance.DOT)})
+CONFIG = SegmentConfig(vectors={"v": VectorParams(size=2, distance=Distance.DOT)})
 
 
 @dataclass

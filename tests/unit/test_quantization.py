@@ -23,15 +23,13 @@ from segments.immutable import ImmutableSegment, SearchParams
 from segments.quantization import (
     BinaryQuantized,
     QuantizationParams,
-    QuantizationSpec,
     ScalarQuantized,
     build_quantized,
-    parse_config,
     parse_params,
     search,
-    spec_for,
 )
 from segments.storage import load_segment, save_segment
+from segments.types import QuantizationSpec, SegmentConfig, parse_quantization
 from segments.vectors.dense import DenseVectors
 
 SCALAR = {"scalar": {"type": "int8", "quantile": 0.99, "always_ram": True}}
@@ -77,15 +75,15 @@ def recall(
 
 
 def test_parse_config_accepts_qdrant_shapes() -> None:
-    assert parse_config(None) is None
-    assert parse_config(SCALAR) == QuantizationSpec("scalar", 0.99)
-    assert parse_config({"scalar": {"type": "int8"}}) == QuantizationSpec("scalar", None)
-    assert parse_config({"scalar": {"type": "int8", "quantile": 1}}) == QuantizationSpec(
+    assert parse_quantization(None) is None
+    assert parse_quantization(SCALAR) == QuantizationSpec("scalar", 0.99)
+    assert parse_quantization({"scalar": {"type": "int8"}}) == QuantizationSpec("scalar", None)
+    assert parse_quantization({"scalar": {"type": "int8", "quantile": 1}}) == QuantizationSpec(
         "scalar", 1.0
     )
-    assert parse_config(BINARY) == QuantizationSpec("binary")
-    assert parse_config({"binary": {}}) == QuantizationSpec("binary")
-    assert parse_config(
+    assert parse_quantization(BINARY) == QuantizationSpec("binary")
+    assert parse_quantization({"binary": {}}) == QuantizationSpec("binary")
+    assert parse_quantization(
         {"binary": {"encoding": "one_bit", "query_encoding": "default", "memory": "ram"}}
     ) == QuantizationSpec("binary")
 
@@ -110,7 +108,7 @@ def test_parse_config_accepts_qdrant_shapes() -> None:
 )
 def test_parse_config_refuses_what_heron_cannot_build(raw: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        parse_config(raw)
+        parse_quantization(raw)
 
 
 def test_collection_config_validates_quantization() -> None:
@@ -150,12 +148,12 @@ def test_vector_config_wins_over_the_collection_one() -> None:
         },
         quantization_config=SCALAR,
     )
-    assert spec_for(config, "own") == QuantizationSpec("binary")
-    assert spec_for(config, "inherits") == QuantizationSpec("scalar", 0.99)
-    assert spec_for(config, "multi") is None  # multivectors are searched exactly
-    assert spec_for(config, "missing") is None
+    assert config.segment.quantization_for("own") == QuantizationSpec("binary")
+    assert config.segment.quantization_for("inherits") == QuantizationSpec("scalar", 0.99)
+    assert config.segment.quantization_for("multi") is None  # multivectors are searched exactly
+    assert config.segment.quantization_for("missing") is None
     stale = config.model_copy(update={"quantization_config": {"product": {}}})
-    assert spec_for(stale, "inherits") is None  # stored before validation: no quantization
+    assert stale.segment.quantization_for("inherits") is None  # stored before validation: no quantization
 
 
 def test_parse_params_defaults_and_errors() -> None:
@@ -357,7 +355,7 @@ def test_binary_finds_near_duplicates_first() -> None:
 # --- in an indexed segment -------------------------------------------------------------------
 
 
-def _segment(config: CollectionConfig, data: dict[str, np.ndarray]) -> ImmutableSegment:
+def _segment(config: SegmentConfig, data: dict[str, np.ndarray]) -> ImmutableSegment:
     n = len(next(iter(data.values())))
     seg = AppendableSegment(0, config)
     vectors = {name: (list(rows), np.ones(n, dtype=bool)) for name, rows in data.items()}
@@ -366,8 +364,8 @@ def _segment(config: CollectionConfig, data: dict[str, np.ndarray]) -> Immutable
     return ImmutableSegment.build(seg.snapshot(), config, threads=1)
 
 
-def _config(**vectors: VectorParams) -> CollectionConfig:
-    return CollectionConfig(vectors=dict(vectors), quantization_config=SCALAR)
+def _config(**vectors: VectorParams) -> SegmentConfig:
+    return SegmentConfig(vectors=dict(vectors), quantization_config=SCALAR)
 
 
 def test_segment_search_uses_quantization_unless_exact_or_ignored() -> None:
@@ -407,7 +405,7 @@ def test_segment_search_uses_quantization_unless_exact_or_ignored() -> None:
 
 
 def test_segment_without_quantization_is_unchanged() -> None:
-    config = CollectionConfig(vectors={"v": VectorParams(size=16, distance=Distance.EUCLID)})
+    config = SegmentConfig(vectors={"v": VectorParams(size=16, distance=Distance.EUCLID)})
     seg = _segment(config, {"v": clustered(2000, 16)})
     assert seg.quantized == {}
     query = queries(clustered(2000, 16), 1)[0]
