@@ -3,7 +3,8 @@
 A leaf stage searches the collection (nearest vector, order_by, or id order); an inner stage
 merges its children's candidates (fusion, re-scoring with another vector, order_by, id order).
 Filters are pushed down: every stage's effective filter is its parent's AND its own, plus the
-exclusion of a point id used as the query. Limits, depth and shapes are checked here, so a bad
+exclusion of a point id used as the query; each request filter is compiled once, here, and the
+stages carry the compiled ``Filter`` down to the executor and the segments. Limits, depth and shapes are checked here, so a bad
 request fails with a 4xx before any search starts.
 """
 
