@@ -13,7 +13,6 @@ from segments.filter.context import IndexAnswer
 from segments.filter.model import FieldCondition
 from segments.payload_path import getter, parse_path
 
-_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 NO_OFFSETS = np.zeros(0, dtype=np.int64)
 Row = tuple[Any, ...]
 
