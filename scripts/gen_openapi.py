@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``server/openapi.json``: the part of Qdrant's OpenAPI document that heron implements.
+"""Generate ``server/rest/openapi.json``: the part of Qdrant's OpenAPI document that heron implements.
 
 Reads the reference document, keeps only the paths and methods heron serves plus the component
 schemas they reference (transitively), and strips prose (descriptions, summaries, examples,
@@ -9,7 +9,7 @@ composition, refs, parameters and responses.
 The legacy ``/points/search`` and ``/points/search/batch`` endpoints are gone from the 1.19
 reference; heron still serves them, so their operations are described here (``HERON_EXTRA``).
 
-    .venv/bin/python scripts/gen_openapi.py [REFERENCE.json] [--out server/openapi.json]
+    .venv/bin/python scripts/gen_openapi.py [REFERENCE.json] [--out server/rest/openapi.json]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = ROOT / ".." / "shared" / "reference" / "qdrant-openapi-1.19.json"
-DEFAULT_OUT = ROOT / "server" / "openapi.json"
+DEFAULT_OUT = ROOT / "server" / "rest" / "openapi.json"
 
 C = "/collections/{collection_name}"
 P = C + "/points"
