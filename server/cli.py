@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", help="address to listen on (service.host)")
     serve.add_argument("--port", type=int, help="TCP port to listen on (service.port)")
+    serve.add_argument(
+        "--grpc-port", help="gRPC port (service.grpc_port; 'null' disables gRPC)"
+    )
     serve.add_argument("--storage", type=Path, help="data directory (storage.path)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
@@ -46,6 +49,7 @@ def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     flags = {
         ("service", "host"): args.host,
         ("service", "port"): args.port,
+        ("service", "grpc_port"): args.grpc_port,
         ("service", "log_level"): args.log_level,
         ("storage", "path"): args.storage,
     }
@@ -133,12 +137,19 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
                         nursery.cancel_scope.cancel()
                         return
 
+            async def grpc_then_http() -> None:
+                """Shutdown order: the gRPC grace period first, then hypercorn drains HTTP."""
+                await shutdown.wait()
+                grpc_host = getattr(app, "config", {}).get("HERON_GRPC")
+                if grpc_host is not None:
+                    await grpc_host.stop()
+
             async def run_server(task_status: trio.TaskStatus[list[str]]) -> None:
                 """Run hypercorn; once it has drained and stopped, stop watching for signals."""
                 await serve(
                     shield_final_send(app),
                     config,
-                    shutdown_trigger=shutdown.wait,
+                    shutdown_trigger=grpc_then_http,
                     task_status=task_status,
                     mode="asgi",
                 )
