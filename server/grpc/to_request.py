@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 
 from collection.errors import BadRequest
@@ -130,7 +131,15 @@ def single_json(fd: FieldDescriptor, value: Any) -> Any:
         return to_json(value)
     if fd.type == FieldDescriptor.TYPE_ENUM:
         return enum_json(fd.enum_type, value)
+    if fd.type == FieldDescriptor.TYPE_FLOAT:
+        return float32_json(value)
     return value
+
+
+def float32_json(value: float) -> float:
+    """A float32 scalar (a threshold, a weight) as the shortest decimal that is that float32:
+    ``0.2``, not ``0.20000000298``, so it compares with scores as the client meant."""
+    return float(str(np.float32(value)))
 
 
 def _which(msg: Any, oneof: str) -> tuple[str | None, Any]:
