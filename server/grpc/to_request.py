@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
-from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from collection.errors import BadRequest
 
@@ -53,11 +54,6 @@ FLATTENED: dict[str, tuple[str, ...]] = {
 }
 """Fields whose (object) value is merged into the parent: a selector's ``points`` / ``filter``."""
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "qdrant.MultiVectorConfig": {"comparator": "max_sim"},
-    "qdrant.ProductQuantization": {"compression": "x4"},
-}
-"""REST values of proto3 fields whose zero value the wire leaves out."""
 
 ENUM_SPELLING: dict[str, Callable[[str], str | None]] = {
     "qdrant.Distance": lambda name: None if name == "UnknownDistance" else name,
@@ -96,7 +92,7 @@ def fields_json(msg: Any) -> dict[str, Any]:
     """The set fields of ``msg`` as a JSON object, after the table's renames and merges."""
     name = msg.DESCRIPTOR.full_name
     renames = RENAMES.get(name, {})
-    out: dict[str, Any] = dict(DEFAULTS.get(name, {}))
+    out: dict[str, Any] = dict(implicit_zeros(msg.DESCRIPTOR))
     for fd, value in msg.ListFields():
         if fd.name in DROPPED:
             continue
@@ -107,6 +103,28 @@ def fields_json(msg: Any) -> dict[str, Any]:
         inner = out.pop(field, None)
         if isinstance(inner, dict):
             out.update(inner)
+    return out
+
+
+@cache
+def implicit_zeros(descriptor: Descriptor) -> dict[str, Any]:
+    """The REST values of the message's numbers, bools and enums without presence: proto3 does
+    not send a zero (``lon: 0``, ``comparator: MaxSim``), but REST needs the field."""
+    renames = RENAMES.get(descriptor.full_name, {})
+    out: dict[str, Any] = {}
+    for fd in descriptor.fields:
+        if fd.has_presence or fd.is_repeated or fd.name in DROPPED:
+            continue
+        if fd.type == FieldDescriptor.TYPE_ENUM:
+            zero = enum_json(fd.enum_type, 0)
+        elif fd.type == FieldDescriptor.TYPE_BOOL:
+            zero = False
+        elif fd.type in _NUMBERS:
+            zero = 0
+        else:
+            continue
+        if zero is not None:
+            out[renames.get(fd.name, fd.name)] = zero
     return out
 
 
