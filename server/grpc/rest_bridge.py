@@ -1,15 +1,16 @@
 """A stand-in for ``server.api`` until the transport-neutral layer lands: the same ``call``,
-answered in process by the REST app (its routes, validation, limits and auth), so the gRPC front
-end writes no rule of its own. Operations are found by Qdrant's operationId in the OpenAPI file.
+answered in process by the REST app (its routes, validation, limits and auth) through its ASGI
+interface, so the gRPC front end writes no rule of its own. Operations are found by Qdrant's operationId in the OpenAPI file.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlencode
 
 import orjson
+import trio
 from quart_trio import QuartTrio
 
 from collection.errors import HeronError
@@ -48,19 +49,42 @@ class RestBridge:
     ) -> Any:
         method, template = operations()[op]
         url = template.format(**{k: quote(str(v), safe="") for k, v in (path or {}).items()})
-        headers = {"content-type": "application/json"}
+        headers = [(b"content-type", b"application/json")]
         if key is not None:
-            headers["api-key"] = key
+            headers.append((b"api-key", key.encode()))
         data = b"" if body is None else orjson.dumps(body)
-        client = self.app.test_client()
-        response = await client.open(
-            url, method=method, headers=headers, data=data, query_string=query or None
-        )
-        raw = await response.get_data()
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": unquote(url), "raw_path": url.encode(),
+            "query_string": urlencode(query or {}).encode(), "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 0), "server": ("heron-grpc", 0),
+            "extensions": {},
+        }
+        sent = False
+        status = 500
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            await trio.sleep_forever()
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        raw = b"".join(chunks)
         answer = orjson.loads(raw) if raw else {}
-        if response.status_code >= 300:
+        if status >= 300:
             message = (answer.get("status") or {}).get("error") if isinstance(answer, dict) else None
             err = HeronError(message or raw.decode(errors="replace"))
-            err.status = response.status_code
+            err.status = status
             raise err
         return answer.get("result") if isinstance(answer, dict) else answer

@@ -89,6 +89,18 @@ def search_body(msg: Any) -> dict[str, Any]:
     return body
 
 
+def search_groups_body(msg: Any) -> dict[str, Any]:
+    """A SearchPointGroups as a QueryGroupsRequest (REST 1.19 has no search/groups)."""
+    body = body_of(msg)
+    indices = body.pop("sparse_indices", None)
+    vector: Any = body.pop("vector", [])
+    if indices is not None:
+        vector = {"indices": indices["data"] if isinstance(indices, dict) else indices,
+                  "values": vector}
+    body["query"] = vector
+    return body
+
+
 def field_index_body(msg: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"field_name": msg.field_name}
     if msg.HasField("field_index_params"):
@@ -123,6 +135,18 @@ def batch_result(result: Any) -> dict[str, Any]:
 
 def scroll_result(result: Any) -> dict[str, Any]:
     return {"result": result["points"], "next_page_offset": result.get("next_page_offset")}
+
+
+def snapshot(result: Any) -> dict[str, Any]:
+    return {"snapshot_description": result}
+
+
+def snapshots(result: Any) -> dict[str, Any]:
+    return {"snapshot_descriptions": result}
+
+
+def nothing(result: Any) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -172,7 +196,7 @@ ROUTES: dict[str, dict[str, Route]] = {
         "Search": R("search_points", search_body),
         "SearchBatch": R("search_batch_points", batch_body("search_points", search_body),
                          batch_result),
-        "SearchGroups": R("search_point_groups", search_body),
+        "SearchGroups": R("query_points_groups", search_groups_body),
         "Scroll": R("scroll_points", reply=scroll_result),
         "Recommend": R("recommend_points"),
         "RecommendBatch": R("recommend_batch_points", reply=batch_result),
@@ -190,12 +214,12 @@ ROUTES: dict[str, dict[str, Route]] = {
         "SearchMatrixOffsets": R("search_matrix_offsets"),
     },
     "qdrant.Snapshots": {
-        "Create": R("create_snapshot", no_body),
-        "List": R("list_snapshots", no_body),
-        "Delete": R("delete_snapshot", no_body, path=("collection_name", "snapshot_name")),
-        "CreateFull": R("create_full_snapshot", no_body, path=()),
-        "ListFull": R("list_full_snapshots", no_body, path=()),
-        "DeleteFull": R("delete_full_snapshot", no_body, path=("snapshot_name",)),
+        "Create": R("create_snapshot", no_body, snapshot),
+        "List": R("list_snapshots", no_body, snapshots),
+        "Delete": R("delete_snapshot", no_body, nothing, ("collection_name", "snapshot_name")),
+        "CreateFull": R("create_full_snapshot", no_body, snapshot, ()),
+        "ListFull": R("list_full_snapshots", no_body, snapshots, ()),
+        "DeleteFull": R("delete_full_snapshot", no_body, nothing, ("snapshot_name",)),
     },
 }
 
@@ -219,6 +243,9 @@ def routed_rpc(api: Api, service: str, method: str, route: Route, reply_type: An
         try:
             path = {name: str(getattr(request, name)) for name in route.path}
             body = route.body(request)
+            if isinstance(body, dict):
+                for name in route.path:
+                    body.pop(name, None)
             result = await api.call(route.op or "", path=path, query=query_of(request),
                                     body=body, key=presented_key(metadata))
             reply = fill(reply_type(), route.reply(result))

@@ -9,6 +9,7 @@ ids, order values, configs ...) have their own fill functions. Enums are matched
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -252,6 +253,29 @@ def fill_update_result(msg: Any, value: Any) -> None:
     msg.status = enum_number(msg.DESCRIPTOR.fields_by_name["status"].enum_type, value["status"])
 
 
+def fill_timestamp(msg: Any, value: Any) -> None:
+    """An ISO date-time (no zone means UTC) as ``google.protobuf.Timestamp``."""
+    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = when.timestamp()
+    msg.seconds = int(seconds // 1)
+    msg.nanos = when.microsecond * 1000
+
+
+def fill_scalar_union(*kinds: tuple[type, str]) -> Callable[[Any, Any], None]:
+    """A oneof of scalars (``FacetValue``, ``ShardKey``): the member for the value's type."""
+
+    def fill_union(msg: Any, value: Any) -> None:
+        for kind, field in kinds:
+            if type(value) is kind:
+                setattr(msg, field, value)
+                return
+        raise TypeError(f"{msg.DESCRIPTOR.name} can't hold {value!r}")
+
+    return fill_union
+
+
 FILLS: dict[str, Callable[[Any, Any], None]] = {
     "qdrant.PointId": fill_point_id,
     "qdrant.Value": fill_value,
@@ -266,5 +290,9 @@ FILLS: dict[str, Callable[[Any, Any], None]] = {
     "qdrant.OptimizerStatus": fill_optimizer_status,
     "qdrant.MaxOptimizationThreads": fill_max_threads,
     "qdrant.UpdateResult": fill_update_result,
+    "google.protobuf.Timestamp": fill_timestamp,
+    "qdrant.FacetValue": fill_scalar_union(
+        (str, "string_value"), (bool, "bool_value"), (int, "integer_value")),
+    "qdrant.ShardKey": fill_scalar_union((str, "keyword"), (int, "number")),
 }
 """Messages filled from a JSON value that is not a plain object of their fields."""

@@ -37,6 +37,8 @@ RENAMES: dict[str, dict[str, str]] = {
     "qdrant.CreateCollection": {"vectors_config": "vectors", "sparse_vectors_config": "sparse_vectors"},
     "qdrant.UpdateCollection": {"vectors_config": "vectors", "sparse_vectors_config": "sparse_vectors"},
     "qdrant.Formula": {"expression": "formula"},
+    "qdrant.CreateVectorNameRequest": {"dense_config": "dense", "sparse_config": "sparse"},
+    "qdrant.SearchPointGroups": {"vector_name": "using", "with_vectors": "with_vector"},
 }
 
 FLATTENED: dict[str, tuple[str, ...]] = {
@@ -401,6 +403,7 @@ UNIONS: dict[str, Callable[[Any], Any]] = {
     "qdrant.SparseVectorConfig": lambda msg: {k: to_json(v) for k, v in msg.map.items()},
     "qdrant.MaxOptimizationThreads": max_threads_json,
     "qdrant.TargetVector": _oneof_value("target"),
+    "qdrant.ShardKey": _oneof_value("key"),
     "qdrant.VectorExample": _oneof_value("example"),
 }
 """Messages whose REST form is not a plain object of their fields."""

@@ -227,11 +227,29 @@ def test_big_messages_gzip_and_keepalive_pings(heron: HeronProcess, collection_n
         assert points.Count(q.CountPoints(collection_name=collection_name, exact=True)).result.count == 2500
 
 
-def test_client_deadline_is_deadline_exceeded(channel: grpc.Channel, heron: HeronProcess) -> None:
+def test_deadlines_cancel_calls_and_the_server_stays_well(
+    channel: grpc.Channel, heron: HeronProcess, grpc_client: QdrantClient, collection_name: str
+) -> None:
+    """Calls whose deadline passes at every stage (before sending, in the operation, while
+    answering) end DEADLINE_EXCEEDED; the server answers normally afterwards, logging nothing."""
+    _plain(grpc_client, collection_name)
+    grpc_client.upsert(collection_name, [models.PointStruct(id=i, vector=[1.0, 0.5, 0.0, i])
+                                         for i in range(200)])
     points = q.PointsStub(channel)
-    err = rpc_error(points.Count, q.CountPoints(collection_name="whatever"), timeout=1e-6)
-    assert err.code() == C.DEADLINE_EXCEEDED
-    assert q.QdrantStub(channel).HealthCheck(q.HealthCheckRequest(), timeout=5).version
+    query = q.QueryPoints(collection_name=collection_name, limit=50, query=q.Query(
+        nearest=q.VectorInput(dense=q.DenseVector(data=[1.0, 2.0, 3.0, 4.0]))),
+        with_payload=q.WithPayloadSelector(enable=True))
+    codes = set()
+    for timeout in np.geomspace(1e-6, 2e-2, 40):
+        try:
+            points.Query(query, timeout=float(timeout))
+            codes.add(C.OK)
+        except grpc.RpcError as exc:
+            codes.add(exc.code())
+    assert C.DEADLINE_EXCEEDED in codes and codes <= {C.OK, C.DEADLINE_EXCEEDED}, codes
+    assert len(points.Query(query, timeout=10).result) == 50
+    assert grpc_client.count(collection_name).count == 200
+    assert "Traceback" not in heron.log()
 
 
 @pytest.fixture(scope="module")
@@ -330,3 +348,46 @@ def test_api_keys_are_enforced(keyed: HeronProcess) -> None:
                           api_key="ro-key", https=False)
     assert client.count("k").count == 1
     client.close()
+
+
+def test_legacy_search_rpcs(
+    twins: tuple[QdrantClient, QdrantClient], channel: grpc.Channel, http: httpx.Client
+) -> None:
+    """Search (named dense, sparse via ``sparse_indices``), SearchBatch and SearchGroups answer
+    what REST's search and query/groups answer."""
+    points = q.PointsStub(channel)
+    rng = np.random.default_rng(9)
+    dense = make_query(rng, "dense")
+    sparse = make_query(rng, "sparse")
+    sparse = {"indices": list(sparse.indices), "values": list(sparse.values)}
+    searches = [
+        q.SearchPoints(collection_name="via_grpc", vector=dense, vector_name="dense", limit=6,
+                       with_payload=q.WithPayloadSelector(enable=True)),
+        q.SearchPoints(collection_name="via_grpc", vector=sparse["values"], vector_name="sparse",
+                       sparse_indices=q.SparseIndices(data=sparse["indices"]), limit=4, offset=1),
+    ]
+    bodies = [
+        {"vector": {"name": "dense", "vector": dense}, "limit": 6, "with_payload": True},
+        {"vector": {"name": "sparse", "vector": sparse}, "limit": 4, "offset": 1},
+    ]
+
+    def ids(hits: Any) -> list[Any]:
+        return [h.id.num or h.id.uuid for h in hits]
+
+    rest = [http.post("/collections/via_grpc/points/search", json=b).json()["result"]
+            for b in bodies]
+    for search, want in zip(searches, rest, strict=True):
+        got = points.Search(search).result
+        assert ids(got) == [w["id"] for w in want] and want
+        assert [round(g.score, 4) for g in got] == [round(w["score"], 4) for w in want]
+    batch = points.SearchBatch(q.SearchBatchPoints(collection_name="via_grpc",
+                                                   search_points=searches)).result
+    assert [ids(b.result) for b in batch] == [[w["id"] for w in r] for r in rest]
+    groups = points.SearchGroups(q.SearchPointGroups(
+        collection_name="via_grpc", vector=dense, vector_name="dense", group_by="group",
+        limit=3, group_size=2)).result.groups
+    want_groups = http.post("/collections/via_grpc/points/query/groups", json={
+        "query": dense, "using": "dense", "group_by": "group", "limit": 3, "group_size": 2,
+    }).json()["result"]["groups"]
+    assert [g.id.unsigned_value for g in groups] == [w["id"] for w in want_groups]
+    assert [ids(g.hits) for g in groups] == [[h["id"] for h in w["hits"]] for w in want_groups]
