@@ -166,6 +166,24 @@ def _all_sockets(sockets: Any) -> list[Any]:
     return [*sockets.secure_sockets, *sockets.insecure_sockets, *sockets.quic_sockets]
 
 
+def grpc_port_problem(settings: Settings) -> str | None:
+    """Why the gRPC port can't be bound (checked before storage is opened), or None."""
+    port = settings.service.grpc_port
+    if port is None:
+        return None
+    import socket
+
+    host = settings.service.host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def run_serve(settings: Settings) -> int:
     """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
     from server.rest.app import create_app
@@ -176,6 +194,9 @@ def run_serve(settings: Settings) -> int:
             sock.close()
     except OSError as exc:
         log.error("cannot serve on %s: %s", ", ".join(config.bind), exc)
+        return 1
+    if (problem := grpc_port_problem(settings)) is not None:
+        log.error("cannot serve gRPC on port %s: %s", settings.service.grpc_port, problem)
         return 1
     app = create_app(settings)
     graceful = trio.run(serve_until_signalled, app, config)

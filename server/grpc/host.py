@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -64,9 +63,10 @@ class GrpcHost:
         self._token: trio.lowlevel.TrioToken | None = None
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until ``stop`` (or until cancelled); ``task_status`` gets the bound port."""
+        """Serve until ``stop`` (or until cancelled); ``task_status`` gets the bound port.
+        A port that can't be bound raises here, before ``started``."""
         self._token = trio.lowlevel.current_trio_token()
-        started = threading.Event()
+        ready = trio.Event()
         failure: list[BaseException] = []
         try:
             async with trio.open_nursery() as calls:
@@ -74,7 +74,7 @@ class GrpcHost:
 
                 async def serve() -> None:
                     try:
-                        await trio.to_thread.run_sync(self._thread_main, started, failure)
+                        await trio.to_thread.run_sync(self._thread_main, ready, failure)
                     finally:
                         calls.cancel_scope.cancel()
 
@@ -86,12 +86,12 @@ class GrpcHost:
 
                 calls.start_soon(stop_when_cancelled)
                 calls.start_soon(serve)
-                while not started.is_set() and not failure:
-                    await trio.sleep(0.01)
-                if failure:
-                    raise failure[0]
+                await ready.wait()
                 task_status.started(self.bound_port)
+            if failure and not ready.is_set():
+                raise failure[0]
         finally:
+            self._calls = None
             self._stopped.set()
 
     async def stop(self) -> None:
@@ -109,16 +109,15 @@ class GrpcHost:
             except RuntimeError:  # the loop has already finished
                 pass
 
-    def _thread_main(self, started: threading.Event, failure: list[BaseException]) -> None:
+    def _thread_main(self, ready: trio.Event, failure: list[BaseException]) -> None:
         try:
-            asyncio.run(self._serve(started))
+            asyncio.run(self._serve(ready))
         except BaseException as exc:  # reported to the trio side, which raises it
             failure.append(exc)
-            if not started.is_set():
-                return
-            log.exception("gRPC server failed")
+            if ready.is_set():
+                log.exception("gRPC server failed")
 
-    async def _serve(self, started: threading.Event) -> None:
+    async def _serve(self, ready: trio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         server = grpc.aio.server(
@@ -138,7 +137,7 @@ class GrpcHost:
         if self.bound_port == 0:
             raise OSError(f"cannot serve gRPC on {self.address}")
         await server.start()
-        started.set()
+        trio.from_thread.run_sync(ready.set, trio_token=self._token)
         log.info("heron serving gRPC on %s", self.address.rsplit(":", 1)[0] + f":{self.bound_port}")
         await self._stop.wait()
         await server.stop(self.grace)

@@ -90,3 +90,23 @@ def test_calls_run_on_trio_and_are_cancelled_with_the_client() -> None:
             channel.close()
 
     trio.run(main)
+
+
+def test_a_busy_port_fails_before_started() -> None:
+    import socket
+
+    import pytest
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+
+        async def main() -> None:
+            host = GrpcHost("127.0.0.1", port, {})
+            async with trio.open_nursery() as nursery:
+                await nursery.start(host.run)
+
+        with pytest.raises(BaseException) as info:
+            trio.run(main)
+        assert "Failed to bind" in repr(info.value), repr(info.value)
