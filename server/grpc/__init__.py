@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quart_trio import QuartTrio
-
+    from server.api.dispatch import Api
     from server.config import Settings
     from server.grpc.host import GrpcHost
 
 
-def grpc_front_end(app: QuartTrio, settings: Settings) -> GrpcHost | None:
-    """The gRPC server for ``app`` (started by the app), or None when ``service.grpc_port`` is null."""
+def grpc_front_end(api: Api, settings: Settings) -> GrpcHost | None:
+    """The gRPC server over ``api`` (the app starts it), or None when ``service.grpc_port`` is
+    null."""
     if settings.service.grpc_port is None:
         return None
     from server.grpc.host import GrpcHost
-    from server.grpc.rest_bridge import RestBridge
     from server.grpc.services import build
 
-    return GrpcHost(settings.service.host, settings.service.grpc_port, build(RestBridge(app)))
+    return GrpcHost(settings.service.host, settings.service.grpc_port, build(api))

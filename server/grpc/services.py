@@ -11,57 +11,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 
 from collection.errors import HeronError
+from server.api.auth import presented_key
+from server.api.dispatch import OPERATIONS, Api
+from server.api.errors import grpc_code, to_heron_error
 from server.grpc import schema
 from server.grpc.host import Rpc, RpcFailed
 from server.grpc.to_reply import fill
 from server.grpc.to_request import fields_json, to_json
 
-TITLE = "heron - vector search engine (Qdrant API)"
-VERSION = "1.19.0"
 
-
-class Api(Protocol):
-    """What the servicers need from the transport-neutral layer."""
-
-    def serves(self, op: str) -> bool: ...
-
-    async def call(self, op: str, path: dict[str, str] | None = None,
-                   query: dict[str, str] | None = None, body: Any = None,
-                   key: str | None = None) -> Any: ...
-
-
-_CODES = {
-    400: grpc.StatusCode.INVALID_ARGUMENT,
-    413: grpc.StatusCode.INVALID_ARGUMENT,
-    422: grpc.StatusCode.INVALID_ARGUMENT,
-    404: grpc.StatusCode.NOT_FOUND,
-    409: grpc.StatusCode.ALREADY_EXISTS,
-    401: grpc.StatusCode.UNAUTHENTICATED,
-    403: grpc.StatusCode.PERMISSION_DENIED,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    503: grpc.StatusCode.UNAVAILABLE,
-    504: grpc.StatusCode.DEADLINE_EXCEEDED,
-}
-
-
-def grpc_code(exc: HeronError) -> grpc.StatusCode:
-    """The gRPC status for an error of the tree, by its HTTP status as Qdrant maps them."""
-    return _CODES.get(exc.status, grpc.StatusCode.INTERNAL)
-
-
-def presented_key(metadata: Mapping[str, str]) -> str | None:
-    key = metadata.get("api-key")
-    if key:
-        return key
-    auth = metadata.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return None
+def status_of(exc: HeronError) -> grpc.StatusCode:
+    """The gRPC status for an error of the tree (the mapping lives in ``server.api.errors``)."""
+    return grpc.StatusCode[grpc_code(exc)]
 
 
 # -- request shaping ---------------------------------------------------------------------------
@@ -250,9 +216,12 @@ def routed_rpc(api: Api, service: str, method: str, route: Route, reply_type: An
                                     body=body, key=presented_key(metadata))
             reply = fill(reply_type(), route.reply(result))
         except HeronError as exc:
-            raise RpcFailed(grpc_code(exc), exc.message) from None
+            raise RpcFailed(status_of(exc), exc.message) from None
         except (TypeError, ValueError, KeyError) as exc:
             raise RpcFailed(grpc.StatusCode.INVALID_ARGUMENT, f"Wrong input: {exc}") from None
+        except Exception as exc:
+            err = to_heron_error(exc)
+            raise RpcFailed(status_of(err), err.message) from None
         if has_time:
             reply.time = time.perf_counter() - started
         return reply
@@ -269,14 +238,16 @@ def unimplemented_rpc(service: str, method: str) -> Rpc:
 
 
 def health_rpcs(api: Api) -> dict[str, dict[str, Rpc]]:
-    """``qdrant.Qdrant/HealthCheck`` (title and version) and ``grpc.health.v1.Health/Check``."""
+    """``qdrant.Qdrant/HealthCheck`` (the title and version ``GET /`` answers) and
+    ``grpc.health.v1.Health/Check``; both open without a key, like the REST probes."""
     reply = schema.message("qdrant.HealthCheckReply")
     status = schema.message("grpc.health.v1.HealthCheckResponse")
 
     async def qdrant_health(request: Any, metadata: Mapping[str, str]) -> Any:
-        return reply(title=TITLE, version=VERSION)
+        return fill(reply(), await api.run("root"))
 
     async def grpc_health(request: Any, metadata: Mapping[str, str]) -> Any:
+        await api.run("readyz")
         return status(status=1)  # SERVING
 
     return {"qdrant.Qdrant": {"HealthCheck": qdrant_health},
@@ -296,7 +267,7 @@ def build(api: Api) -> dict[str, dict[str, tuple[Rpc, Callable[[bytes], Any]]]]:
             handler: Rpc
             if method.name in special.get(service, {}):
                 handler = special[service][method.name]
-            elif route is not None and route.op is not None and api.serves(route.op):
+            elif route is not None and route.op in OPERATIONS:
                 handler = routed_rpc(api, service, method.name, route, reply_type)
             else:
                 handler = unimplemented_rpc(service, method.name)

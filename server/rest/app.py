@@ -37,7 +37,7 @@ def create_app(settings: Settings) -> QuartTrio:
         app.add_url_rule(rule, endpoint=op, view_func=view(api, op, how), methods=[method])
     app.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=openapi.document)
 
-    grpc_host = grpc_front_end(app, settings)
+    grpc_host = grpc_front_end(api, settings)
     app.config["HERON_GRPC"] = grpc_host
 
     @app.before_serving
