@@ -65,13 +65,15 @@ def make_points(rng: np.random.Generator) -> dict[str, list[dict[str, Any]]]:
         if rng.random() < 0.5 and 1 not in idx and 42 not in idx:
             idx = sorted(idx[1:] + [int(rng.choice([1, 42]))])
         vals = rounded(rng.uniform(0.05, 1.0, size=len(idx)))
-        hybrid.append({
-            "id": i,
-            "vector": {
-                "dense": rounded(rng.normal(size=3)),
-                "sparse": {"indices": idx, "values": vals},
-            },
-        })
+        hybrid.append(
+            {
+                "id": i,
+                "vector": {
+                    "dense": rounded(rng.normal(size=3)),
+                    "sparse": {"indices": idx, "values": vals},
+                },
+            }
+        )
     mrl = [
         {
             "id": i,
@@ -108,7 +110,9 @@ def make_points(rng: np.random.Generator) -> dict[str, list[dict[str, Any]]]:
         }
         for n, pid in enumerate(plain_ids)
     ]
-    lookup = [{"id": i, "vector": {"512d-vector": rounded(rng.normal(size=512))}} for i in range(1, 41)]
+    lookup = [
+        {"id": i, "vector": {"512d-vector": rounded(rng.normal(size=512))}} for i in range(1, 41)
+    ]
     another = [
         {"id": pid, "vector": {"image-512": rounded(rng.normal(size=512))}}
         for pid in [GUIDE_UUID, 7, 8, 9]
@@ -156,12 +160,21 @@ def load_shards(points: dict[str, list[dict[str, Any]]], root: Path) -> dict[str
     shards = {}
     for name, make in CONFIGS.items():
         shard = qe.EdgeShard.create(str(root / name), make())
-        shard.update(qe.UpdateOperation.upsert_points([
-            qe.Point(p["id"], edge_vector(p["vector"]), p.get("payload")) for p in points[name]
-        ]))
+        shard.update(
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(p["id"], edge_vector(p["vector"]), p.get("payload"))
+                    for p in points[name]
+                ]
+            )
+        )
         shards[name] = shard
-    shards["plain"].update(qe.UpdateOperation.create_field_index("price", qe.PayloadSchemaType.Float))
-    shards["plain"].update(qe.UpdateOperation.create_field_index("color", qe.PayloadSchemaType.Keyword))
+    shards["plain"].update(
+        qe.UpdateOperation.create_field_index("price", qe.PayloadSchemaType.Float)
+    )
+    shards["plain"].update(
+        qe.UpdateOperation.create_field_index("color", qe.PayloadSchemaType.Keyword)
+    )
     return shards
 
 
@@ -203,11 +216,18 @@ def expectations(shards: dict[str, qe.EdgeShard]) -> dict[str, Any]:
     mrl_q = qe.Query.Nearest(Q_MRL, using="mrl_byte")
     cut(mrl, mrl_q, 1000)
     out["mrl_full"] = scored(
-        cut(mrl, qe.Query.Nearest(Q_FULL, using="full"), 10, pre=[qe.Prefetch(limit=1000, query=mrl_q)])
+        cut(
+            mrl,
+            qe.Query.Nearest(Q_FULL, using="full"),
+            10,
+            pre=[qe.Prefetch(limit=1000, query=mrl_q)],
+        )
     )
     colbert_q = qe.Query.Nearest(Q_COLBERT, using="colbert")
     cut(ms, dense_q, 100)
-    out["dense_colbert"] = scored(cut(ms, colbert_q, 10, pre=[qe.Prefetch(limit=100, query=dense_q)]))
+    out["dense_colbert"] = scored(
+        cut(ms, colbert_q, 10, pre=[qe.Prefetch(limit=100, query=dense_q)])
+    )
     full_q = qe.Query.Nearest(Q_DENSE, using="full")
     mrl_pre = [qe.Prefetch(limit=1000, query=qe.Query.Nearest(Q_MRL, using="mrl_byte"))]
     cut(ms, full_q, 100, pre=mrl_pre)
@@ -218,9 +238,13 @@ def expectations(shards: dict[str, qe.EdgeShard]) -> dict[str, Any]:
     (target,) = plain.retrieve([GUIDE_UUID], with_vector=True, with_payload=False)
     by_id = [p for p in cut(plain, qe.Query.Nearest(target.vector), 11) if pid(p) != GUIDE_UUID]
     out["by_id"] = scored(by_id[:10])
-    (image,) = shards["another_collection"].retrieve([GUIDE_UUID], with_vector=True, with_payload=False)
+    (image,) = shards["another_collection"].retrieve(
+        [GUIDE_UUID], with_vector=True, with_payload=False
+    )
     vec = image.vector["image-512"]
-    out["lookup_from"] = scored(cut(shards["lookup"], qe.Query.Nearest(vec, using="512d-vector"), 10))
+    out["lookup_from"] = scored(
+        cut(shards["lookup"], qe.Query.Nearest(vec, using="512d-vector"), 10)
+    )
 
     plain_q = qe.Query.Nearest(Q_DENSE)
     for c in ("red", "green"):
