@@ -164,23 +164,16 @@ const hybridPrefetch = [
     { query: nearest(dense([0.01, 0.45, 0.67])), using: 'dense', limit: 20n },
 ];
 
-test('hybrid search, rrf', async () => {
-    const { result } = await points.query({
-        collectionName: name('hybrid'),
-        prefetch: hybridPrefetch,
-        query: { variant: { case: 'fusion', value: Fusion.RRF } },
+for (const [method, fusion] of [['rrf', Fusion.RRF], ['dbsf', Fusion.DBSF]]) {
+    test(`hybrid search, ${method}`, async () => {
+        const { result } = await points.query({
+            collectionName: name('hybrid'),
+            prefetch: hybridPrefetch,
+            query: { variant: { case: 'fusion', value: fusion } },
+        });
+        checkRanked(result, expected[method]);
     });
-    checkRanked(result, expected.rrf);
-});
-
-test('hybrid search, dbsf', async () => {
-    const { result } = await points.query({
-        collectionName: name('hybrid'),
-        prefetch: hybridPrefetch,
-        query: { variant: { case: 'fusion', value: Fusion.DBSF } },
-    });
-    checkRanked(result, expected.dbsf);
-});
+}
 
 test('re-score: mrl_byte -> full', async () => {
     const { result } = await points.query({
