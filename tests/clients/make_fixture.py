@@ -191,7 +191,9 @@ def cut(shard: qe.EdgeShard, query: Any, limit: int, flt: Any = None, pre: Any =
 
 
 def scored(points: list[qe.ScoredPoint]) -> list[list[Any]]:
-    return [[pid(p), round(float(p.score), 6)] for p in points]
+    """[id, score] pairs; equal scores (RRF ties) listed by id so the file is reproducible."""
+    pairs = [[pid(p), round(float(p.score), 6)] for p in points]
+    return sorted(pairs, key=lambda pair: (-pair[1], str(pair[0])))
 
 
 def color(c: str) -> qe.Filter:
