@@ -17,6 +17,7 @@ from typing import Any
 import trio
 
 from server.config import ConfigError, Settings, load_settings
+from server.storage_lock import StorageLock, StorageLocked
 
 log = logging.getLogger("heron")
 
@@ -198,8 +199,16 @@ def run_serve(settings: Settings) -> int:
     if (problem := grpc_port_problem(settings)) is not None:
         log.error("cannot serve gRPC on port %s: %s", settings.service.grpc_port, problem)
         return 1
-    app = create_app(settings)
-    graceful = trio.run(serve_until_signalled, app, config)
+    try:
+        lock = StorageLock(settings.storage.path).acquire()
+    except (StorageLocked, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    try:
+        app = create_app(settings)
+        graceful = trio.run(serve_until_signalled, app, config)
+    finally:
+        lock.release()
     log.info("heron stopped")
     return 0 if graceful else 1
 
