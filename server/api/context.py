@@ -32,7 +32,8 @@ class Context:
         return self.registry.get(name)
 
     def exists(self, name: str) -> bool:
-        return name in self.registry.collections
+        """Whether ``name`` is a collection or an alias of one."""
+        return self.registry.exists(name)
 
     def query_limits(self) -> Limits:
         s = self.settings.limits

@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from collection.errors import HeronError, NotFound
-from server.api import collections, points, query, service
+from server.api import aliases, collections, points, query, service
 from server.api.auth import AuthClass, authorize
 from server.api.context import Context, Op
 from server.api.errors import to_heron_error
@@ -20,7 +20,9 @@ from server.api.params import Query, timeout
 from server.config import Settings
 from server.registry import Registry
 
-OPERATIONS: dict[str, Op] = {**service.OPS, **collections.OPS, **points.OPS, **query.OPS}
+OPERATIONS: dict[str, Op] = {
+    **service.OPS, **collections.OPS, **aliases.OPS, **points.OPS, **query.OPS
+}
 """Every operation heron serves, by operation id."""
 
 
