@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import trio
 
-from collection import operations
+from collection import operations, snapshot
 from collection.actor import CollectionActor, replay
 from collection.config import CollectionConfig
 from collection.errors import BadRequest, CollectionClosed, NotFound, Overloaded
@@ -143,14 +143,35 @@ class Collection:
     async def flush(self) -> int:
         """Persist changed segments and drop the WAL records they cover; returns that version."""
         async with self._flush_lock:
-            if self.actor.stopped:
-                plan = self.holder.flush_plan()
-            else:
-                msg = Flush()
-                await self._send.send(msg)
-                plan = await msg.reply.wait()
-            await self._write_flush(plan)
-            return plan.version
+            return await self._flush_locked()
+
+    async def _flush_locked(self) -> int:
+        if self.actor.stopped:
+            plan = self.holder.flush_plan()
+        else:
+            msg = Flush()
+            await self._send.send(msg)
+            plan = await msg.reply.wait()
+        await self._write_flush(plan)
+        return plan.version
+
+    async def snapshot(self, final_for: Callable[[int], Path]) -> tuple[Path, int, str]:
+        """Snapshot at one operation number while writes go on: flush at that number (the
+        actor's cut), then tar the flushed files while no other flush can replace them.
+        Returns (file, operation number, sha256)."""
+        if self.closed:
+            raise CollectionClosed(f"Collection `{self.name}` is closed")
+        async with self._flush_lock:
+            version = await self._flush_locked()
+            final = final_for(version)
+
+            def write() -> str:
+                files = snapshot.collection_files(self.path)
+                meta = {"collection": self.name, "version": version, "format": 1}
+                return snapshot.write_snapshot(self.path, files, meta, final)
+
+            digest = await trio.to_thread.run_sync(write)
+        return final, version, digest
 
     async def _write_flush(self, plan: FlushPlan) -> None:
         if plan.version == self.holder.flushed_version and not plan.snapshots:

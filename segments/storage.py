@@ -19,7 +19,7 @@ import orjson
 MANIFEST = "manifest.json"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -46,7 +46,7 @@ def write_json_atomic(path: Path, value: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_json(path: Path) -> Any:
@@ -95,11 +95,11 @@ def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None
     if index_files:
         meta["index_files"] = index_files
         _write_file(tmp / "meta.json", orjson.dumps(meta))
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _fsync_dir(root)
+    fsync_dir(root)
     return name
 
 

@@ -7,11 +7,13 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import trio
 
+from collection import snapshot
 from collection.config import CollectionConfig
 from collection.errors import BadRequest, Conflict, NotFound, ServiceError
 from collection.handle import Collection
@@ -97,10 +99,17 @@ class Registry:
             nursery.cancel_scope.cancel()
 
     async def _open(self, name: str, path: Path) -> Collection:
+        return await self._start(await self._load(name, path))
+
+    async def _load(self, name: str, path: Path) -> Collection:
         coll = await trio.to_thread.run_sync(
             Collection.open, name, path, self.max_points, self.mailbox_size
         )
         coll.mailbox_wait = self.mailbox_wait
+        return coll
+
+    async def _start(self, coll: Collection) -> Collection:
+        name = coll.name
         assert self._nursery is not None
         await self._nursery.start(coll.actor.run)
         await self._nursery.start(self._optimize, coll)
@@ -168,7 +177,7 @@ class Registry:
             if self.aliases.resolve(name) is not None:
                 raise Conflict(f"Wrong input: Alias `{name}` already exists!")
             final = self.dir / name
-            tmp = self.dir / f".new-{_digest(name)}"
+            tmp = self.scratch_dir(name)
 
             def lay_out() -> None:
                 if tmp.exists():
@@ -210,3 +219,45 @@ class Registry:
     async def _drop_aliases(self, name: str) -> None:
         if self.aliases.of(name):
             await trio.to_thread.run_sync(self.aliases.save, self.aliases.without(name))
+
+    def spawn(self, job: Callable[[], Awaitable[Any]], what: str) -> None:
+        """Run ``job`` in the background (``wait=false`` requests); failures are logged."""
+
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed", what)
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run)
+
+    async def install(self, name: str, prepared: Path) -> None:
+        """Make the collection directory ``prepared`` (under ``self.dir``) the collection
+        ``name``, replacing an existing one; aliases of that name stay.
+
+        The new collection is loaded (checks, graphs) before the old one is stopped, and the
+        directories are exchanged in one rename, so a failure or a crash keeps the old one."""
+        check_name(name)
+        async with self._lock:
+            if not self._taken(name) and self.aliases.resolve(name) is not None:
+                raise Conflict(f"Wrong input: Alias `{name}` already exists!")
+            try:
+                coll = await self._load(name, prepared)
+            except Exception as exc:
+                await trio.to_thread.run_sync(shutil.rmtree, prepared, True)
+                raise BadRequest(f"Wrong input: the snapshot does not load: {exc}") from None
+            old = self.collections.get(name)
+            if old is not None:
+                old.optimizer_scope.cancel()
+                await old.stop()
+            final = self.dir / name
+            await trio.to_thread.run_sync(snapshot.swap_in, prepared, final)
+            await trio.to_thread.run_sync(shutil.rmtree, prepared, True)
+            coll.path = final
+            self.failed.pop(name, None)
+            await self._start(coll)
+
+    def scratch_dir(self, name: str) -> Path:
+        """Where a collection called ``name`` is laid out before it is installed."""
+        return self.dir / f".new-{_digest(name)}"

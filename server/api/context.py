@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from collection.handle import Collection
@@ -14,6 +16,7 @@ from server.api.auth import AuthClass
 from server.api.params import Query
 from server.config import LimitsSettings, Settings
 from server.registry import Registry
+from server.snapshots import Snapshots
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class Context:
     def collection(self, name: str) -> Collection:
         """The open collection ``name`` (404 when there is none)."""
         return self.registry.get(name)
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        """Snapshot operations over this registry (made on first use)."""
+        return Snapshots(self.registry)
 
     def exists(self, name: str) -> bool:
         """Whether ``name`` is a collection or an alias of one."""
@@ -61,3 +69,18 @@ def ops(*rows: Op) -> dict[str, Op]:
 def update_result(res: UpdateResult) -> dict[str, Any]:
     """An ``UpdateResult`` as Qdrant's JSON."""
     return {"operation_id": res.operation_id, "status": res.status}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """An operation's answer that is a file to send (a snapshot download)."""
+
+    path: Path
+    name: str
+
+
+class Accepted:
+    """The answer of an operation started in the background (``wait=false``)."""
+
+
+ACCEPTED = Accepted()
