@@ -8,6 +8,7 @@ removed at the next load.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -44,8 +45,12 @@ def _write_npy(path: Path, array: np.ndarray) -> None:
 def write_json_atomic(path: Path, value: Any) -> None:
     """Replace ``path`` with ``value`` as JSON so that readers see the old or the new file."""
     tmp = path.with_name(path.name + ".tmp")
-    _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
-    os.replace(tmp, path)
+    try:
+        _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk gets its space back
+        raise
     fsync_dir(path.parent)
 
 
@@ -64,6 +69,20 @@ def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
+    try:
+        _fill_segment_dir(tmp, state, previous)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk gets its space back
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    fsync_dir(root)
+    return name
+
+
+def _fill_segment_dir(tmp: Path, state: dict[str, Any], previous: Path | None) -> None:
+    """Write every file of a segment snapshot into ``tmp`` and fsync the directory."""
     names = list(state["vectors"])
     meta = {
         "seg_id": state["seg_id"],
@@ -92,15 +111,12 @@ def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None
             index.save_index(str(tmp / file))
             with open(tmp / file, "rb") as f:
                 os.fsync(f.fileno())
+            if os.statvfs(tmp).f_bavail == 0:  # hnswlib does not report a short write
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / file))
     if index_files:
         meta["index_files"] = index_files
         _write_file(tmp / "meta.json", orjson.dumps(meta))
     fsync_dir(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    fsync_dir(root)
-    return name
 
 
 def load_segment(path: Path) -> dict[str, Any]:

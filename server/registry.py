@@ -184,8 +184,12 @@ class Registry:
                     shutil.rmtree(tmp)
                 if final.exists():
                     shutil.rmtree(final)
-                Collection.create_files(tmp, config)
-                tmp.rename(final)
+                try:
+                    Collection.create_files(tmp, config)
+                    tmp.rename(final)
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
 
             await trio.to_thread.run_sync(lay_out)
             await self._open(name, final)

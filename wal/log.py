@@ -7,11 +7,14 @@ updates share one durable commit (group commit).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import lmdb
+
+from collection.errors import not_durable
 
 _KEY = struct.Struct(">Q")
 _INITIAL_MAP_SIZE = 1 << 30
@@ -26,6 +29,7 @@ class WriteAheadLog:
 
     def __init__(self, path: Path, map_size: int = _INITIAL_MAP_SIZE) -> None:
         path.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._env = lmdb.open(
             str(path),
             map_size=map_size,
@@ -40,7 +44,10 @@ class WriteAheadLog:
         self._env.close()
 
     def append(self, records: Sequence[tuple[int, bytes]]) -> None:
-        """Write ``(op_num, data)`` pairs in one transaction and fsync before returning."""
+        """Write ``(op_num, data)`` pairs in one transaction and fsync before returning.
+
+        A commit the disk refuses (full, I/O error) raises ``StorageFull`` or ``ServiceError``;
+        the transaction is aborted, so none of the records is in the log."""
         while True:
             try:
                 with self._env.begin(write=True) as txn:
@@ -49,6 +56,16 @@ class WriteAheadLog:
                 return
             except lmdb.MapFullError:
                 self._env.set_mapsize(self._env.info()["map_size"] * 2)
+            except lmdb.Error as exc:
+                raise not_durable(exc, "the write", self.free_bytes()) from exc
+
+    def free_bytes(self) -> int | None:
+        """Bytes free for us on the log's filesystem (None if that cannot be told)."""
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
 
     def last_op(self) -> int:
         """The highest operation number stored, or 0 for an empty log."""
