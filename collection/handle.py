@@ -25,7 +25,7 @@ from segments.filter import Filter, mask, parse_filter
 from segments.holder import FlushPlan, SegmentHolder
 from segments.ids import PointId, id_sort_key
 from segments.payload_path import parse_path, values_at
-from segments.storage import read_json, write_json_atomic
+from segments.storage import DamagedFile, read_json, write_json_atomic
 from wal.log import WriteAheadLog
 
 log = logging.getLogger("heron.collection")
@@ -74,9 +74,20 @@ class Collection:
     def open(cls, name: str, path: Path, max_points: int, mailbox_size: int) -> Collection:
         """Blocking: load config and segments, replay the WAL past the flushed version."""
         config = CollectionConfig.model_validate(read_json(path / CONFIG_FILE))
-        holder = SegmentHolder.load(path, config.segment, max_points)
         wal = WriteAheadLog(path / "wal")
-        last_op, replayed = replay(holder, wal)
+        try:
+            try:
+                holder = SegmentHolder.load(path, config.segment, max_points)
+            except DamagedFile as exc:
+                if wal.first_op() != 1:  # the log no longer covers everything: refuse
+                    raise
+                log.warning("collection %s: %s; the WAL holds all its operations: rebuilt "
+                            "from the WAL", name, exc)
+                holder = SegmentHolder(config.segment, max_points)
+            last_op, replayed = replay(holder, wal)
+        except BaseException:
+            wal.close()
+            raise
         if replayed:
             log.info("collection %s: replayed %d operations from the WAL", name, replayed)
         return cls(name, path, config, holder, wal, last_op, mailbox_size)

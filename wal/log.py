@@ -75,6 +75,14 @@ class WriteAheadLog:
                 return int(_KEY.unpack(cursor.key())[0])
         return 0
 
+    def first_op(self) -> int:
+        """The lowest operation number stored, or 0 for an empty log."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor()
+            if cursor.first():
+                return int(_KEY.unpack(cursor.key())[0])
+        return 0
+
     def read_from(self, op_num: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(op_num, data)`` for every record with a number >= ``op_num``, in order."""
         with self._env.begin() as txn:
