@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import tarfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import orjson
 import trio
 
 from collection import snapshot
-from collection.errors import BadRequest, NotFound
+from collection.errors import BadRequest, CollectionClosed, NotFound
+from server.aliases import AliasMap
 from server.registry import Registry, check_name
 
 PRIORITIES = ("no_sync", "snapshot", "replica")
@@ -161,7 +164,12 @@ class Snapshots:
                 coll = self.registry.collections.get(name)
                 if coll is None:
                     continue
-                path, _, _ = await coll.snapshot(lambda op, n=name: work / f"{n}-{op}.snapshot")
+                try:
+                    path, _, _ = await coll.snapshot(
+                        lambda op, n=name: work / f"{n}-{op}.snapshot"
+                    )
+                except CollectionClosed:  # dropped meanwhile
+                    continue
                 files[name] = path.name
             meta = {"collections": files, "aliases": dict(self.registry.aliases.map),
                     "format": 1}
@@ -185,3 +193,40 @@ class Snapshots:
     async def delete_full(self, snap: str) -> bool:
         await trio.to_thread.run_sync(snapshot.remove, self.full_file(snap))
         return True
+
+
+def restore_full(storage: Path, source: Path) -> list[str]:
+    """Blocking, before the server loads anything: put every collection of a storage-wide
+    snapshot into ``storage`` (replacing same-named ones) and add its aliases. Returns the
+    collection names restored."""
+    collections = storage / "collections"
+    collections.mkdir(parents=True, exist_ok=True)
+    scratch = storage / "snapshots"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        tar = tarfile.open(source, mode="r:*")
+    except (OSError, tarfile.TarError) as exc:
+        raise snapshot.BadSnapshot(f"cannot read storage snapshot {source}: {exc}") from None
+    with tar:
+        try:
+            meta = orjson.loads(tar.extractfile(snapshot.META).read())  # type: ignore[union-attr]
+            names: dict[str, str] = meta["collections"]
+            aliases: dict[str, str] = meta["aliases"]
+        except (KeyError, AttributeError, orjson.JSONDecodeError) as exc:
+            raise snapshot.BadSnapshot(f"{source} is not a heron storage snapshot: {exc}") from None
+        for name, member in names.items():
+            check_name(name)
+            part = scratch / f".restore-{uuid.uuid4().hex}.tmp"
+            prepared = collections / f".new-restore-{uuid.uuid4().hex}"
+            try:
+                with open(part, "wb") as out:
+                    shutil.copyfileobj(tar.extractfile(member), out)  # type: ignore[misc]
+                snapshot.extract(part, prepared)
+                snapshot.swap_in(prepared, collections / name)
+            finally:
+                part.unlink(missing_ok=True)
+                shutil.rmtree(prepared, ignore_errors=True)
+    alias_map = AliasMap(storage)
+    alias_map.load()
+    alias_map.save({**alias_map.map, **aliases})
+    return list(names)

@@ -227,12 +227,31 @@ def test_snapshot_errors_delete_and_full_snapshots(tmp_path: Path) -> None:
         assert b'"bee":"b"' in meta
         assert any(n.startswith("a-") and n.endswith(".snapshot") for n in names)
         assert any(n.startswith("b-") and n.endswith(".snapshot") for n in names)
+        kept = tmp_path / "full.snapshot"
+        kept.write_bytes(data)
         assert client.delete_full_snapshot(full.name)
         assert client.list_full_snapshots() == []
         assert os.listdir(server.storage / "snapshots" / "full") == []
     finally:
         http.close()
         assert server.stop() == 0, server.log()
+
+    # a storage-wide snapshot restores into a fresh storage at start
+    other = HeronProcess(tmp_path / "other", args=["--storage-snapshot", str(kept)]).start()
+    try:
+        client = QdrantClient(url=other.url, timeout=60)
+        assert sorted(c.name for c in client.get_collections().collections) == ["a", "b"]
+        assert client.count("a").count == 50
+        assert client.count("bee").count == 10
+        assert client.get_collection("b").payload_schema["group"]
+    finally:
+        assert other.stop() == 0, other.log()
+    bad = HeronProcess(tmp_path / "third", args=["--storage-snapshot", str(tmp_path / "no")])
+    try:
+        bad.start()
+        raise AssertionError("started from a missing storage snapshot")
+    except RuntimeError as exc:
+        assert "cannot restore storage snapshot" in str(exc)
 
 
 def test_sigkill_mid_snapshot_leaves_nothing_partial(tmp_path: Path) -> None:
