@@ -288,3 +288,33 @@ def test_sigkill_mid_snapshot_leaves_nothing_partial(tmp_path: Path) -> None:
     finally:
         http.close()
         assert server.stop() == 0, server.log()
+
+
+def test_read_only_key_lists_but_does_not_change(tmp_path: Path) -> None:
+    server = HeronProcess(tmp_path / "storage", env={"HERON__SERVICE__API_KEY": "full",
+                                                     "HERON__SERVICE__READ_ONLY_API_KEY": "ro"})
+    server.start()
+    full = httpx.Client(base_url=server.url, timeout=30, headers={"api-key": "full"})
+    ro = httpx.Client(base_url=server.url, timeout=30, headers={"api-key": "ro"})
+    try:
+        _create(full, "c")
+        assert full.post("/collections/c/snapshots").status_code == 200
+        for method, url, body in [
+            ("POST", "/collections/aliases",
+             {"actions": [{"create_alias": {"collection_name": "c", "alias_name": "x"}}]}),
+            ("POST", "/collections/c/snapshots", None),
+            ("PUT", "/collections/c/snapshots/recover", {"location": "/nope"}),
+            ("POST", "/snapshots", None),
+        ]:
+            r = ro.request(method, url, json=body)
+            assert r.status_code == 403, (url, r.text)
+        assert ro.get("/aliases").status_code == 200
+        assert ro.get("/collections/c/aliases").status_code == 200
+        (snap,) = ro.get("/collections/c/snapshots").json()["result"]
+        assert ro.get(f"/collections/c/snapshots/{snap['name']}").status_code == 200
+        assert ro.get("/snapshots").status_code == 200
+        assert httpx.get(server.url + "/aliases").status_code == 401
+    finally:
+        full.close()
+        ro.close()
+        assert server.stop() == 0, server.log()
