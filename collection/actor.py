@@ -108,7 +108,7 @@ class CollectionActor:
             await trio.to_thread.run_sync(self.wal.append, entries)
         except Exception as exc:  # the log refused: nothing was acknowledged
             log.error("WAL append failed for %s: %s", self.name, exc)
-            error = exc if isinstance(exc, HeronError) else not_durable(exc, "the write")
+            error = not_durable(exc, "the write", getattr(exc, "free_bytes", None))
             for u in group:
                 u.reply.fail(error)
             return

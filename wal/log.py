@@ -14,10 +14,19 @@ from pathlib import Path
 
 import lmdb
 
-from collection.errors import not_durable
-
 _KEY = struct.Struct(">Q")
 _INITIAL_MAP_SIZE = 1 << 30
+
+
+class NotDurable(Exception):
+    """The disk refused a commit (full, I/O error): none of its records is in the log.
+
+    ``free_bytes`` is what the filesystem had left (LMDB reports a full disk as EIO when its
+    own file cannot grow, so callers look at both)."""
+
+    def __init__(self, cause: BaseException, free_bytes: int | None) -> None:
+        super().__init__(str(cause))
+        self.free_bytes = free_bytes
 
 
 def _key(op_num: int) -> bytes:
@@ -46,8 +55,8 @@ class WriteAheadLog:
     def append(self, records: Sequence[tuple[int, bytes]]) -> None:
         """Write ``(op_num, data)`` pairs in one transaction and fsync before returning.
 
-        A commit the disk refuses (full, I/O error) raises ``StorageFull`` or ``ServiceError``;
-        the transaction is aborted, so none of the records is in the log."""
+        A commit the disk refuses (full, I/O error) raises ``NotDurable``; the transaction is
+        aborted, so none of the records is in the log."""
         while True:
             try:
                 with self._env.begin(write=True) as txn:
@@ -57,7 +66,7 @@ class WriteAheadLog:
             except lmdb.MapFullError:
                 self._env.set_mapsize(self._env.info()["map_size"] * 2)
             except lmdb.Error as exc:
-                raise not_durable(exc, "the write", self.free_bytes()) from exc
+                raise NotDurable(exc, self.free_bytes()) from exc
 
     def free_bytes(self) -> int | None:
         """Bytes free for us on the log's filesystem (None if that cannot be told)."""
