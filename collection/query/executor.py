@@ -408,7 +408,9 @@ async def _mmr(ctx: QueryContext, stage: Stage, found: Scored, diversity: float,
     ]
 
     def work() -> Scored:
-        pairwise = similarities_at(coll.config, name, vectors, found.locs)
+        # [s, j]: candidate j taken as the query against point s (MaxSim is not symmetric;
+        # Qdrant compares a candidate with the points already picked this way round)
+        pairwise = similarities_at(coll.config, name, vectors, found.locs).T
         relevance = to_similarity(coll.config, name, found.scores)
         return apply_mmr(found, relevance, pairwise, diversity, top)
 

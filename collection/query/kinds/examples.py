@@ -155,10 +155,11 @@ def example_scores(spec: Examples, sims: np.ndarray) -> np.ndarray:
     if spec.kind == "sum_scores":
         return pos.sum(axis=0) - neg.sum(axis=0)
     if spec.kind == "context":
-        return np.minimum(pairs[0::2] - pairs[1::2] - CONTEXT_MARGIN, 0.0).sum(axis=0)
+        loss = np.minimum(pairs[0::2] - pairs[1::2] - CONTEXT_MARGIN, 0.0)
+        return (loss / (1.0 + np.abs(loss))).sum(axis=0)
     if spec.kind == "discover":
         assert target is not None
-        rank = np.where(pairs[0::2] > pairs[1::2], 1.0, -1.0).sum(axis=0)
+        rank = np.sign(pairs[0::2] - pairs[1::2]).sum(axis=0)  # a tie counts 0
         return rank + scaled_sigmoid(target)
     assert spec.kind == "feedback" and target is not None
     a, b, c = spec.coefficients
