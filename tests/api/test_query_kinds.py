@@ -255,3 +255,246 @@ def test_mmr_default_candidates_and_filter(env: Any) -> None:
     rng = _rng("mmr-default")
     check(env, {"query": {"nearest": vector(rng, "c", True), "mmr": {}}, "using": "c",
                 "limit": 8, "filter": {"must": [{"key": "k", "match": {"any": [1, 2]}}]}})
+
+
+# --- formula --------------------------------------------------------------------------------
+
+PREFETCH = [
+    {"query": [0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, 0.6], "using": "d", "limit": 40},
+    {"query": [0.1, 0.2, -0.3, 0.4, 0.0, -0.1, 0.5, 0.2], "using": "c", "limit": 30},
+]
+FORMULAS: dict[str, Any] = {
+    "score": "$score",
+    "score1": {"sum": ["$score", {"mult": [0.5, "$score[1]"]}]},
+    "payload": {"sum": ["$score", {"mult": ["x", 0.1]}]},
+    "cond": {"sum": ["$score", {"mult": [2, {"key": "k", "match": {"any": [1, 3]}}]}]},
+    "neg_abs": {"neg": {"abs": "x"}},
+    "div": {"div": {"left": "$score", "right": {"sum": ["k", -2]}, "by_zero_default": 7.5}},
+    "sqrt": {"sqrt": {"abs": "x"}},
+    "pow": {"pow": {"base": {"abs": "x"}, "exponent": 1.5}},
+    "exp": {"exp": {"mult": ["$score", 0.1]}},
+    "log10": {"log10": {"sum": [{"abs": "x"}, 1]}},
+    "ln": {"ln": {"sum": [{"abs": "x"}, 1]}},
+    "geo": {"geo_distance": {"origin": {"lon": 1.5, "lat": 50.0}, "to": "g"}},
+    "datetime": {"sum": [{"datetime_key": "t"}, {"neg": {"datetime": "2024-01-01T00:00:00Z"}}]},
+    "lin": {"lin_decay": {"x": "x", "target": 1.0, "scale": 4.0, "midpoint": 0.2}},
+    "exp_decay": {"exp_decay": {"x": "x", "target": {"mult": ["k", 0.5]}, "scale": 2.0}},
+    "gauss": {"gauss_decay": {"x": {"datetime_key": "t"}, "target": {"datetime": "2024-05-01"},
+                              "scale": 5e6, "midpoint": 0.3}},
+    "gauss_default": {"gauss_decay": {"x": "x"}},
+    # a zero factor ends the product: 1 / (k - 2) is never worked out where k == 2
+    "mult_zero": {"mult": [{"must_not": [{"key": "k", "match": {"value": 2}}]},
+                           {"div": {"left": 1, "right": {"sum": ["k", -2]}}}]},
+}
+
+
+@pytest.mark.parametrize("name", list(FORMULAS))
+def test_formula(env: Any, name: str) -> None:
+    check(env, {"prefetch": PREFETCH, "query": {"formula": FORMULAS[name],
+                                                "defaults": {"x": 0.25}}, "limit": 25})
+
+
+def test_formula_defaults_and_missing_scores(env: Any) -> None:
+    body = {"prefetch": PREFETCH, "limit": 60,
+            "query": {"formula": {"sum": ["$score[1]", "x"]},
+                      "defaults": {"$score[1]": -3.0, "x": 1.0}}}
+    check(env, body)
+
+
+@pytest.mark.parametrize("formula, error", [
+    ("x", "No value found in a payload nor defaults for variable `x`"),
+    ({"div": {"left": 1, "right": {"sum": ["k", -2]}}}, "non-finite"),
+    ({"sqrt": {"neg": {"abs": "k"}}}, "non-finite"),
+    ({"ln": "k"}, "non-finite"),
+    ({"lin_decay": {"x": "k", "scale": 0}}, "Decay scale should be non-zero positive, got 0."),
+    ({"exp_decay": {"x": "k", "midpoint": 1.0}},
+     "Decay midpoint should be in the range (0.0, 1.0), got 1."),
+    ({"lin_decay": {"x": "k", "midpoint": 1.5}},
+     "Linear decay midpoint should be in the range [0.0, 1.0], got 1.5."),
+    ({"datetime": "nope"}, "failed to parse date-time nope"),
+    ("a..b", "failed to parse variable ID a..b"),
+    ({"key": "k", "bogus": 1}, "Bad filter"),
+])
+def test_formula_errors(env: Any, formula: Any, error: str) -> None:
+    http, _ = env
+    r = http.post(f"/collections/{COLL}/points/query",
+                  json={"prefetch": PREFETCH, "query": {"formula": formula}})
+    assert error in assert_rejected(r, 400)["status"]["error"]
+
+
+def test_formula_needs_prefetch(env: Any) -> None:
+    http, _ = env
+    r = http.post(f"/collections/{COLL}/points/query", json={"query": {"formula": 1}})
+    assert "cannot apply Formula without prefetches" in assert_rejected(r, 400)["status"]["error"]
+
+
+# --- sample ---------------------------------------------------------------------------------
+
+
+def test_sample_random(env: Any) -> None:
+    http, _ = env
+    flt = {"must": [{"key": "k", "match": {"value": 2}}]}
+    matching = {p["id"] for p in POINTS if p["payload"]["k"] == 2}
+    seen: list[tuple[Any, ...]] = []
+    for _ in range(5):
+        got = heron_query(http, {"query": {"sample": "random"}, "filter": flt, "limit": 10})
+        ids = [i for i, _ in got]
+        assert len(ids) == 10 == len(set(ids)) and set(ids) <= matching
+        seen.append(tuple(ids))
+    assert len(set(seen)) > 1  # 5 draws of 10 from ~60 points: equal draws are ~impossible
+    every = heron_query(http, {"query": {"sample": "random"}, "filter": flt, "limit": 1000})
+    assert {i for i, _ in every} == matching
+    inner = heron_query(http, {"prefetch": PREFETCH[0], "query": {"sample": "random"},
+                               "limit": 100})
+    assert {i for i, _ in inner} == {i for i, _ in heron_query(http, PREFETCH[0])}
+
+
+# --- kinds in prefetch trees, batch, groups, explain ---------------------------------------
+
+
+def _recommend(name: str, seed: str) -> dict[str, Any]:
+    rng = _rng(seed)
+    return {"recommend": {"positive": [example(rng, name)], "negative": [example(rng, name)],
+                          "strategy": "best_score"}}
+
+
+TREES: dict[str, dict[str, Any]] = {
+    "formula_over_kinds": {
+        "prefetch": [
+            {"query": _recommend("d", "t1"), "using": "d", "limit": 30},
+            {"query": {"discover": {"target": 5, "context": {"positive": 3, "negative": 4}}},
+             "using": "c", "limit": 30},
+        ],
+        "query": {"formula": {"sum": ["$score", {"mult": [0.5, "$score[1]"]}, "x"]},
+                  "defaults": {"x": 0}},
+        "limit": 20,
+    },
+    "rrf_over_kinds": {
+        "prefetch": [
+            {"query": {"discover": {"target": 7, "context": [{"positive": 8, "negative": 9}]}},
+             "using": "e", "limit": 25},
+            {"query": {"relevance_feedback": {
+                "target": 10, "feedback": [{"example": 11, "score": 0.9},
+                                           {"example": 12, "score": 0.2}],
+                "strategy": {"naive": {"a": 1, "b": 1, "c": 1}}}}, "using": "s", "limit": 25},
+        ],
+        "query": {"fusion": "rrf"}, "limit": 15,
+    },
+    "recommend_rescores": {
+        "prefetch": {"query": PREFETCH[0]["query"], "using": "d", "limit": 80,
+                     "filter": {"must": [{"key": "k", "range": {"gte": 1}}]}},
+        "query": _recommend("c", "t2") | {}, "using": "c", "limit": 12,
+    },
+    "deep": {
+        "prefetch": {
+            "prefetch": {"query": {"discover": {
+                "target": 24, "context": [{"positive": 20, "negative": 21},
+                                          {"positive": 22, "negative": 23}]}},
+                "using": "d", "limit": 120},
+            "query": {"formula": {"mult": ["$score", {"exp_decay": {"x": "k", "scale": 3}}]}},
+            "limit": 60,
+        },
+        "query": {"nearest": PREFETCH[1]["query"], "mmr": {"diversity": 0.4,
+                                                           "candidates_limit": 40}},
+        "using": "c", "limit": 10,
+    },
+    "threshold_offset_filter": {
+        "query": {"recommend": {"positive": [30, 31], "negative": [32], "strategy": "sum_scores"}},
+        "using": "d", "score_threshold": 0.5, "offset": 3, "limit": 10,
+        "filter": {"must": [{"key": "k", "match": {"any": [0, 1, 4]}}]},
+    },
+}
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_kinds_in_prefetch_trees(env: Any, tree: str) -> None:
+    check(env, TREES[tree])
+
+
+def test_kinds_in_batch_and_explain(env: Any) -> None:
+    http, oracle = env
+    searches = [TREES[t] for t in TREES]
+    r = http.post(f"/collections/{COLL}/points/query/batch", json={"searches": searches})
+    assert r.status_code == 200, r.text
+    for body, result in zip(searches, r.json()["result"], strict=True):
+        assert_same([(p["id"], p["score"]) for p in result["points"]], oracle.query(body))
+    r = http.post(f"/collections/{COLL}/points/query?explain=true", json=TREES["deep"])
+    kinds = [s["kind"] for s in r.json()["result"]["explain"]["stages"]]
+    assert sorted(kinds) == ["discover", "formula", "mmr"]
+
+
+def test_mmr_in_a_prefetch(env: Any) -> None:
+    """An MMR prefetch hands its parent exactly what the same MMR query returns alone."""
+    http, _ = env
+    mmr = {"query": {"nearest": PREFETCH[1]["query"], "mmr": {"diversity": 0.6,
+                                                              "candidates_limit": 50}},
+           "using": "c", "limit": 12, "filter": {"must": [{"key": "k", "range": {"lte": 3}}]}}
+    alone = heron_query(http, mmr)
+    via = heron_query(http, {"prefetch": mmr, "query": {"formula": "$score"}, "limit": 50})
+    assert sorted(alone, key=lambda t: -t[1]) == via
+
+
+def test_kinds_in_groups(env: Any) -> None:
+    http, oracle = env
+    body = {"query": _recommend("d", "g"), "using": "d", "group_by": "k", "group_size": 3,
+            "limit": 4}
+    r = http.post(f"/collections/{COLL}/points/query/groups", json=body)
+    assert r.status_code == 200, r.text
+    ranked = oracle.query({"query": body["query"], "using": "d", "limit": N})
+    kind_of = {p["id"]: p["payload"]["k"] for p in POINTS}
+    want: dict[int, list[tuple[Any, float]]] = {}
+    for pid, score in ranked:
+        hits = want.setdefault(kind_of[pid], [])
+        if len(hits) < 3:
+            hits.append((pid, score))
+    groups = r.json()["result"]["groups"]
+    assert [g["id"] for g in groups] == list(want)[:4]
+    for g in groups:
+        assert_same([(h["id"], h["score"]) for h in g["hits"]], want[g["id"]])
+
+
+def test_lookup_from(env: Any) -> None:
+    http, oracle = env
+    other = COLL + "_other"
+    r = http.put(f"/collections/{other}", json={"vectors": {"dd": VECTORS["d"]}})
+    assert r.status_code == 200, r.text
+    rng = _rng("lookup")
+    stored = {i: vector(rng, "d") for i in range(3)}
+    r = http.put(f"/collections/{other}/points?wait=true", json={"points": [
+        {"id": i, "vector": {"dd": v}} for i, v in stored.items()]})
+    assert r.status_code == 200, r.text
+    got = heron_query(http, {"query": {"recommend": {"positive": [0, 1], "negative": [2],
+                                                     "strategy": "sum_scores"}},
+                             "using": "d", "lookup_from": {"collection": other, "vector": "dd"}})
+    # ids from another collection are not left out of the results
+    want = oracle.query({"query": {"recommend": {"positive": [stored[0], stored[1]],
+                                                 "negative": [stored[2]],
+                                                 "strategy": "sum_scores"}}, "using": "d"})
+    assert_same(got, want)
+
+
+# --- bad requests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, error", [
+    ({"recommend": {}}, "Positive vectors should not be empty with `average` strategy"),
+    ({"recommend": {"strategy": "best_score"}}, "At least one positive or negative"),
+    ({"recommend": {"positive": [1], "strategy": "nope"}}, "unknown recommend strategy"),
+    ({"recommend": {"positive": [[1.0, 2.0]], "strategy": "best_score"}}, "dimension"),
+    ({"recommend": {"positive": [99999], "strategy": "sum_scores"}}, "99999"),
+    ({"discover": {"context": []}}, "discover needs a `target`"),
+    ({"context": [{"positive": 1}]}, "needs both `positive` and `negative`"),
+    ({"relevance_feedback": {"target": 1, "feedback": [],
+                             "strategy": {"naive": {"a": 1, "b": -1, "c": 1}}}},
+     "strategy.naive.b must be 0 or larger"),
+    ({"relevance_feedback": {"target": 1, "feedback": [], "strategy": {"other": {}}}},
+     "strategy must be `naive`"),
+    ({"nearest": [0.0] * 8, "mmr": {"diversity": 1.5}}, "mmr.diversity must be between 0 and 1"),
+    ({"nearest": [0.0] * 8, "mmr": {"candidates_limit": 20000}}, "candidates_limit"),
+    ({"sample": "first"}, "unknown sample type"),
+])
+def test_bad_kind_requests(env: Any, query: Any, error: str) -> None:
+    http, _ = env
+    r = http.post(f"/collections/{COLL}/points/query", json={"query": query, "using": "d"})
+    body = assert_rejected(r)
+    assert error in body["status"]["error"], body
