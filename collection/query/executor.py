@@ -40,7 +40,6 @@ from segments import quantization
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filters import Filter, parse_filter
 from segments.immutable import SearchParams
-from segments.vectors import kind_of
 from segments.vectors.sparse import best_first, idf
 
 THREAD_THRESHOLD = 200_000
@@ -202,7 +201,7 @@ def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:
     coll = ctx.collection
     if isinstance(q, Average):
         checked = average_query(
-            kind_of(coll.config, stage.using),
+            coll.config.segment.kind(stage.using),
             [_checked(ctx, stage, r) for r in q.positives],
             [_checked(ctx, stage, r) for r in q.negatives],
         )
