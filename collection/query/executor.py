@@ -307,10 +307,17 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
     elif isinstance(q, Nearest | Average):
         mmr = q.mmr if isinstance(q, Nearest) else None
         wanted = top if mmr is None else (top if mmr.candidates is None else mmr.candidates)
+        nested = mmr is not None and stage.label != "root"
+        if nested and stage.is_leaf:
+            # as Qdrant's engine does: an MMR prefetch without prefetches of its own hands
+            # its parent the ``candidates_limit`` nearest points, not re-ranked
+            mmr = None
         vector = resolve_vector(ctx, stage)
         if stage.children:
             ids, locs = _filtered(stage.filter, *union(children))
             considered = len(ids)
+            if nested:
+                wanted = len(ids)  # ... and one with prefetches re-ranks all they found
             out = rescore(
                 stage.using, vector, ids, locs,
                 higher_is_better(coll.config, stage.using), stage.score_threshold, wanted,
@@ -330,6 +337,8 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
             )
         if mmr is not None:
             out = await _mmr(ctx, stage, out, mmr.diversity, top)
+            if nested:
+                out = _with_prefetch_scores(out, children)
     elif isinstance(q, Examples):
         out, considered = await _examples(ctx, stage, children, top)
     elif isinstance(q, FormulaSpec):
@@ -416,3 +425,15 @@ async def _mmr(ctx: QueryContext, stage: Stage, found: Scored, diversity: float,
     if len(vectors) ** 2 > SIMILARITY_THREAD:
         return await trio.to_thread.run_sync(work)
     return work()
+
+
+def _with_prefetch_scores(picked: Scored, children: list[Scored]) -> Scored:
+    """MMR's picks inside a prefetch, as Qdrant's engine returns them: with the scores their
+    prefetches gave them (the first that has the point), best first."""
+    first: dict[Any, float] = {}
+    for c in children:
+        for pid, score in zip(c.ids, c.scores.tolist(), strict=True):
+            first.setdefault(pid, score)
+    scores = np.asarray([first[pid] for pid in picked.ids], dtype=np.float64)
+    out = Scored(picked.ids, scores, picked.locs)
+    return out.pick(np.argsort(-scores, kind="stable"))

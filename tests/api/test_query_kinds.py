@@ -424,14 +424,14 @@ def test_kinds_in_batch_and_explain(env: Any) -> None:
 
 
 def test_mmr_in_a_prefetch(env: Any) -> None:
-    """An MMR prefetch hands its parent exactly what the same MMR query returns alone."""
-    http, _ = env
-    mmr = {"query": {"nearest": PREFETCH[1]["query"], "mmr": {"diversity": 0.6,
-                                                              "candidates_limit": 50}},
-           "using": "c", "limit": 12, "filter": {"must": [{"key": "k", "range": {"lte": 3}}]}}
-    alone = heron_query(http, mmr)
-    via = heron_query(http, {"prefetch": mmr, "query": {"formula": "$score"}, "limit": 50})
-    assert sorted(alone, key=lambda t: -t[1]) == via
+    """As in Qdrant's engine: an MMR prefetch that has prefetches re-ranks them; one without
+    hands its parent its ``candidates_limit`` nearest points as they are."""
+    q = {"nearest": PREFETCH[1]["query"], "mmr": {"diversity": 0.6, "candidates_limit": 25}}
+    flt = {"must": [{"key": "k", "range": {"lte": 3}}]}
+    leaf = {"query": q, "using": "c", "limit": 12, "filter": flt}
+    check(env, {"prefetch": leaf, "query": {"formula": "$score"}, "limit": 50})
+    inner = leaf | {"prefetch": {"query": PREFETCH[0]["query"], "using": "d", "limit": 60}}
+    check(env, {"prefetch": inner, "query": {"formula": "$score"}, "limit": 50})
 
 
 def test_kinds_in_groups(env: Any) -> None:
