@@ -900,6 +900,14 @@ class Filter:
             return np.ones(ev.size, dtype=bool)
         return self._eval(ev, None)
 
+    def mask_at(self, ctx: FilterContext, offsets: np.ndarray) -> np.ndarray:
+        """bool[len(offsets)]: which of the given offsets match (cheaper than ``mask`` when
+        they are few: payloads of other offsets are never read)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if self.is_empty or len(offsets) == 0:
+            return np.ones(len(offsets), dtype=bool)
+        return self._eval(_Eval(ctx), offsets)
+
     def estimate(self, ctx: FilterContext) -> int:
         """An upper estimate of the offsets that match, from the context's payload indexes
         (``ctx.size`` where nothing is known); deleted points are the caller's business."""

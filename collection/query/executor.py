@@ -353,16 +353,16 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         )
         out = Scored(ids, scores, locs).pick(keep[best_first(scores[keep], top, True)])
     elif isinstance(q, Sample):
+        rng = np.random.default_rng()
         if stage.children:
             ids, locs = _filtered(stage.filter, *union(children))
+            pool = Pool.of(locs)
         else:
-            ids, locs = _matching(coll, stage.filter)
-        considered = len(ids)
-        chosen = np.random.default_rng().permutation(len(ids))[:top]
-        out = Scored(
-            [ids[i] for i in chosen.tolist()], np.full(len(chosen), ORDER_SCORE),
-            [locs[i] for i in chosen.tolist()],
-        )
+            flt = parse_filter(stage.filter) if stage.filter else None
+            pool = Pool.matching(list(coll.holder), flt)
+        considered = len(pool)
+        chosen = rng.choice(considered, size=min(top, considered), replace=False)
+        out = pool.scored(np.full(considered, ORDER_SCORE), np.asarray(chosen, dtype=np.int64))
     else:
         if stage.children:
             ids, locs = _filtered(stage.filter, *union(children))

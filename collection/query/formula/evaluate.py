@@ -182,13 +182,14 @@ class _Evaluator:
 
     def _condition(self, flt: dict[str, Any]) -> np.ndarray:
         compiled = parse_filter(flt)
-        masks: dict[int, np.ndarray] = {}
         out = np.zeros(self.n, dtype=bool)
+        groups: dict[int, tuple[Any, list[int], list[int]]] = {}
         for i, (seg, off) in enumerate(self.locs):
-            mask = masks.get(id(seg))
-            if mask is None:
-                mask = masks[id(seg)] = compiled.mask(seg)
-            out[i] = mask[off]
+            entry = groups.setdefault(id(seg), (seg, [], []))
+            entry[1].append(i)
+            entry[2].append(off)
+        for seg, positions, offsets in groups.values():
+            out[positions] = compiled.mask_at(seg, np.asarray(offsets, dtype=np.int64))
         return out
 
     def _datetime_of(self, key: tuple[str, Any], payload: Any) -> float | str:

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import CollectionConfig, Distance
+from collection.config import CollectionConfig, Datatype, Distance
 from collection.query.kinds.specs import Examples
 from collection.query.results import Location, Scored
 from segments.filters import Filter
+from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import best_first
 
 CONTEXT_MARGIN = float(np.finfo(np.float32).eps)
@@ -32,16 +33,18 @@ class Pool:
     offsets: list[np.ndarray]
 
     @classmethod
-    def matching(cls, segments: list[Any], flt: Filter | None, name: str) -> Pool:
-        """Every live point of the segments matching ``flt`` that holds vector ``name``."""
+    def matching(cls, segments: list[Any], flt: Filter | None, name: str | None = None) -> Pool:
+        """Every live point of the segments matching ``flt`` (holding vector ``name``)."""
         segs, offs = [], []
         for seg in segments:
             mask = seg.live_mask()
             if flt is not None:
                 mask &= flt.mask(seg)
-            present = seg.vectors[name].present
-            n = min(len(mask), len(present))
-            found = np.flatnonzero(mask[:n] & present[:n])
+            if name is not None:
+                present = seg.vectors[name].present
+                n = min(len(mask), len(present))
+                mask = mask[:n] & present[:n]
+            found = np.flatnonzero(mask)
             if len(found):
                 segs.append(seg)
                 offs.append(found)
@@ -83,6 +86,11 @@ def similarities(config: CollectionConfig, name: str, queries: list[Any], pool: 
         inside = offs < len(store.present)
         present[inside] = store.present[offs[inside]]
         present &= seg.live_mask()[offs]
+        fast = _dense_similarities(store, distance, queries, offs)
+        if fast is not None:
+            out[:, start : start + len(offs)] = np.where(present, fast, np.nan)
+            start += len(offs)
+            continue
         for row, query in enumerate(queries):
             if isinstance(query, tuple):
                 raw = store.score_offsets(query[0], query[1], offs)
@@ -100,6 +108,35 @@ def similarities(config: CollectionConfig, name: str, queries: list[Any], pool: 
             out[row, start : start + len(offs)] = np.where(present, sim, np.nan)
         start += len(offs)
     return out
+
+
+def _dense_similarities(
+    store: Any, distance: Distance | None, queries: list[Any], offs: np.ndarray
+) -> np.ndarray | None:
+    """All queries against float rows in one matrix product (``None``: not such a store)."""
+    if (
+        not isinstance(store, DenseVectors)
+        or store.datatype is Datatype.UINT8
+        or distance not in (Distance.COSINE, Distance.DOT, Distance.EUCLID)
+        or not queries
+    ):
+        return None
+    q = np.stack([store.prepare_query(v) for v in queries]).astype(np.float32)
+    ok = offs < len(store.present)
+    offs = np.where(ok, offs, 0)
+    if len(offs) * 2 > len(store.data):
+        rows = store.data.astype(np.float32, copy=False)
+        dots = (rows @ q.T)[offs]
+        norms = None if distance is not Distance.EUCLID else np.einsum("ij,ij->i", rows, rows)[offs]
+    else:
+        rows = store.data[offs].astype(np.float32, copy=False)
+        dots = rows @ q.T
+        norms = None if distance is not Distance.EUCLID else np.einsum("ij,ij->i", rows, rows)
+    sims = dots.T.astype(np.float64)
+    if norms is not None:
+        qn = np.einsum("ij,ij->i", q, q).astype(np.float64)
+        sims = -(norms.astype(np.float64)[None, :] - 2.0 * sims + qn[:, None])
+    return sims
 
 
 def similarities_at(
