@@ -124,15 +124,15 @@ def _dense_similarities(
     q = np.stack([store.prepare_query(v) for v in queries]).astype(np.float32)
     ok = offs < len(store.present)
     offs = np.where(ok, offs, 0)
-    if len(offs) * 2 > len(store.data):
-        rows = store.data.astype(np.float32, copy=False)
-        dots = (rows @ q.T)[offs]
-        norms = None if distance is not Distance.EUCLID else np.einsum("ij,ij->i", rows, rows)[offs]
-    else:
-        rows = store.data[offs].astype(np.float32, copy=False)
-        dots = rows @ q.T
-        norms = None if distance is not Distance.EUCLID else np.einsum("ij,ij->i", rows, rows)
-    sims = dots.T.astype(np.float64)
+    whole = len(offs) * 2 > len(store.data)  # most rows wanted: no gather copy
+    rows = store.data if whole else store.data[offs]
+    rows = rows.astype(np.float32, copy=False)
+    # one matrix-vector product per example: faster than one skinny matrix product here
+    sims = np.stack([rows @ v for v in q]).astype(np.float64)
+    norms = None if distance is not Distance.EUCLID else np.einsum("ij,ij->i", rows, rows)
+    if whole:
+        sims = sims[:, offs]
+        norms = None if norms is None else norms[offs]
     if norms is not None:
         qn = np.einsum("ij,ij->i", q, q).astype(np.float64)
         sims = -(norms.astype(np.float64)[None, :] - 2.0 * sims + qn[:, None])
