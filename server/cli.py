@@ -157,7 +157,7 @@ def _all_sockets(sockets: Any) -> list[Any]:
 
 def run_serve(settings: Settings) -> int:
     """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
-    from server.app import create_app
+    from server.rest.app import create_app
 
     config = hypercorn_config(settings)
     try:  # fail on a busy port before the app opens its storage, not after

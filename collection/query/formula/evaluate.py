@@ -18,7 +18,8 @@ import numpy as np
 from collection.errors import BadRequest
 from collection.query.formula.parse import FormulaSpec, Node
 from collection.query.results import Location
-from segments.filters import haversine, parse_datetime, parse_filter
+from segments.filter import Filter, mask_at, parse_datetime
+from segments.filter.values import haversine
 from segments.ids import PointId
 from segments.payload_path import values_at
 
@@ -180,8 +181,9 @@ class _Evaluator:
                 out = np.exp(np.log(midpoint) / (scale * scale) * dist * dist)
         return self.checked(out, err, f"{kind}_decay")
 
-    def _condition(self, flt: dict[str, Any]) -> np.ndarray:
-        compiled = parse_filter(flt)
+    def _condition(self, compiled: Filter | None) -> np.ndarray:
+        if compiled is None:  # an empty filter: true everywhere
+            return np.ones(self.n, dtype=bool)
         out = np.zeros(self.n, dtype=bool)
         groups: dict[int, tuple[Any, list[int], list[int]]] = {}
         for i, (seg, off) in enumerate(self.locs):
@@ -189,7 +191,7 @@ class _Evaluator:
             entry[1].append(i)
             entry[2].append(off)
         for seg, positions, offsets in groups.values():
-            out[positions] = compiled.mask_at(seg, np.asarray(offsets, dtype=np.int64))
+            out[positions] = mask_at(compiled, seg, np.asarray(offsets, dtype=np.int64))
         return out
 
     def _datetime_of(self, key: tuple[str, Any], payload: Any) -> float | str:

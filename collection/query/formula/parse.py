@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collection.errors import BadRequest
-from collection.operations import check_filter
-from segments.filters import parse_datetime
+from collection.operations import compile_filter
+from segments.filter import parse_datetime
 from segments.payload_path import parse_path
 
 UNARY = ("neg", "abs", "sqrt", "exp", "log10", "ln")
@@ -152,8 +152,7 @@ def parse_expression(expr: Any) -> Node:
         if op == "geo_distance":
             return _geo(arg)
     # anything else is a filter condition
-    check_filter({"must": [expr]})
-    return Node("cond", value={"must": [expr]})
+    return Node("cond", value=compile_filter({"must": [expr]}))
 
 
 def _geo(arg: Any) -> Node:

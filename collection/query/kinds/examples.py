@@ -18,7 +18,7 @@ import numpy as np
 from collection.config import CollectionConfig, Datatype, Distance
 from collection.query.kinds.specs import Examples
 from collection.query.results import Location, Scored
-from segments.filters import Filter
+from segments.filter import Filter, mask
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import best_first
 
@@ -37,14 +37,14 @@ class Pool:
         """Every live point of the segments matching ``flt`` (holding vector ``name``)."""
         segs, offs = [], []
         for seg in segments:
-            mask = seg.live_mask()
+            live = seg.live_mask()
             if flt is not None:
-                mask &= flt.mask(seg)
+                live &= mask(flt, seg)
             if name is not None:
                 present = seg.vectors[name].present
-                n = min(len(mask), len(present))
-                mask = mask[:n] & present[:n]
-            found = np.flatnonzero(mask)
+                n = min(len(live), len(present))
+                live = live[:n] & present[:n]
+            found = np.flatnonzero(live)
             if len(found):
                 segs.append(seg)
                 offs.append(found)

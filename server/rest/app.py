@@ -1,4 +1,5 @@
-"""The Quart-Trio app: routes, the error handler, and the registry started in the app nursery."""
+"""The Quart-Trio app: one route per row of ``server.rest.routes``, auth before the body is
+read, the error handler, and the registry started in the app nursery."""
 
 from __future__ import annotations
 
@@ -7,19 +8,19 @@ import time
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
-from server import openapi
-from server.auth import authorize, presented_key
+from server.api.auth import method_class
+from server.api.dispatch import OPERATIONS, Api
 from server.config import Settings
-from server.errors import error_response
 from server.registry import Registry
-from server.routes import collections, index, points, query, service
+from server.rest import openapi
+from server.rest.http import error_response, request_key, view
+from server.rest.routes import ROUTES
 
 
 def create_app(settings: Settings) -> QuartTrio:
     """Build the app; the registry loads collections when serving starts."""
     app = QuartTrio("heron")
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_request_size_mb * 1024 * 1024
-    app.config["HERON_SETTINGS"] = settings
     registry = Registry(
         settings.storage.path,
         max_points_per_segment=settings.storage.max_points_per_segment,
@@ -27,10 +28,13 @@ def create_app(settings: Settings) -> QuartTrio:
         mailbox_wait=settings.limits.mailbox_wait_sec,
         flush_interval=settings.storage.flush_interval_sec,
     )
+    api = Api(registry, settings)
     app.config["HERON_REGISTRY"] = registry
+    app.config["HERON_API"] = api
 
-    for module in (service, collections, points, index, query, openapi):
-        app.register_blueprint(module.bp)
+    for method, rule, op, how in ROUTES:
+        app.add_url_rule(rule, endpoint=op, view_func=view(api, op, how), methods=[method])
+    app.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=openapi.document)
 
     @app.before_serving
     async def start_registry() -> None:
@@ -40,21 +44,16 @@ def create_app(settings: Settings) -> QuartTrio:
     async def stop_registry() -> None:
         await registry.close()
 
-    keys = settings.service
-
     @app.before_request
     async def start_timer() -> None:
+        """Time the request and check its key before its body is read."""
         g.started = time.perf_counter()
-        authorize(
-            request.method,
-            request.path,
-            presented_key(request.headers),
-            keys.api_key,
-            keys.read_only_api_key,
-        )
+        rule = request.url_rule
+        op = OPERATIONS.get(rule.endpoint) if rule is not None else None
+        api.authorize(op.auth if op is not None else method_class(request.method), request_key())
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:
-        return error_response(exc, getattr(g, "started", None))
+        return error_response(exc)
 
     return app
