@@ -26,6 +26,17 @@ from segments.payload_path import values_at
 Value = tuple[np.ndarray, np.ndarray]  # (float64 values, int error codes: 0 = fine)
 
 
+def missing_message(name: str) -> str:
+    return f"No value found in a payload nor defaults for variable `{name}`"
+
+
+class _Missing:
+    """A variable with neither a payload value nor a default."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 class _Evaluator:
     def __init__(
         self,
@@ -72,7 +83,7 @@ class _Evaluator:
         if not found:
             default = self._default(name)
             if default is None:
-                return f"No value found in a payload nor defaults for variable `{name}`"
+                return missing_message(name)
             found = default if isinstance(default, list) else [default]
         if len(found) == 1 and isinstance(found[0], int | float) and not isinstance(found[0], bool):
             return float(found[0])
@@ -194,15 +205,20 @@ class _Evaluator:
             out[positions] = mask_at(compiled, seg, np.asarray(offsets, dtype=np.int64))
         return out
 
+    def _first(self, name: str, found: list[Any]) -> Any:
+        """The first payload value, else the default, else a ``_Missing`` saying so."""
+        if found:
+            return found[0]
+        default = self._default(name)
+        if default is None:
+            return _Missing(missing_message(name))
+        return default
+
     def _datetime_of(self, key: tuple[str, Any], payload: Any) -> float | str:
         name, path = key
-        found = values_at(payload, path)
-        if not found:
-            default = self._default(name)
-            if default is None:
-                return f"No value found in a payload nor defaults for variable `{name}`"
-            found = [default]
-        value = found[0]
+        value = self._first(name, values_at(payload, path))
+        if isinstance(value, _Missing):
+            return value.message
         if isinstance(value, str) and (micros := parse_datetime(value)) is not None:
             return micros / 1e6
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -211,13 +227,9 @@ class _Evaluator:
 
     def _distance_of(self, spec: tuple[float, float, tuple[str, Any]], payload: Any) -> float | str:
         lon, lat, (name, path) = spec
-        found = values_at(payload, path)
-        if not found:
-            default = self._default(name)
-            if default is None:
-                return f"No value found in a payload nor defaults for variable `{name}`"
-            found = [default]
-        point = found[0]
+        point = self._first(name, values_at(payload, path))
+        if isinstance(point, _Missing):
+            return point.message
         if (
             isinstance(point, dict)
             and all(isinstance(point.get(k), int | float) for k in ("lon", "lat"))
