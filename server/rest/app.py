@@ -11,6 +11,7 @@ from quart_trio import QuartTrio
 from server.api.auth import method_class
 from server.api.dispatch import OPERATIONS, Api
 from server.config import Settings
+from server.grpc import grpc_front_end
 from server.registry import Registry
 from server.rest import openapi
 from server.rest.http import error_response, request_key, view
@@ -36,12 +37,19 @@ def create_app(settings: Settings) -> QuartTrio:
         app.add_url_rule(rule, endpoint=op, view_func=view(api, op, how), methods=[method])
     app.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=openapi.document)
 
+    grpc_host = grpc_front_end(api, settings)
+    app.config["HERON_GRPC"] = grpc_host
+
     @app.before_serving
     async def start_registry() -> None:
         await app.nursery.start(registry.run)
+        if grpc_host is not None:
+            await app.nursery.start(grpc_host.run)
 
     @app.after_serving
     async def stop_registry() -> None:
+        if grpc_host is not None:
+            await grpc_host.stop()
         await registry.close()
 
     @app.before_request
