@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from collection.errors import HeronError
+from collection.errors import BadRequest, HeronError
 from server.api.auth import presented_key
 from server.api.dispatch import OPERATIONS, Api
 from server.api.errors import grpc_code, to_heron_error
@@ -206,20 +206,20 @@ def routed_rpc(api: Api, service: str, method: str, route: Route, reply_type: An
 
     async def rpc(request: Any, metadata: Mapping[str, str]) -> Any:
         started = time.perf_counter()
+        op = route.op or ""
         try:
-            path = {name: str(getattr(request, name)) for name in route.path}
-            body = route.body(request)
+            api.authorize(api.op(op).auth, presented_key(metadata))  # before the body, as REST
+            try:
+                path = {name: str(getattr(request, name)) for name in route.path}
+                body = route.body(request)
+            except (TypeError, ValueError, KeyError) as exc:
+                raise BadRequest(f"Wrong input: {exc}") from None
             if isinstance(body, dict):
                 for name in route.path:
                     body.pop(name, None)
-            result = await api.call(route.op or "", path=path, query=query_of(request),
-                                    body=body, key=presented_key(metadata))
+            result = await api.run(op, path, query_of(request), body)
             reply = fill(reply_type(), route.reply(result))
-        except HeronError as exc:
-            raise RpcFailed(status_of(exc), exc.message) from None
-        except (TypeError, ValueError, KeyError) as exc:
-            raise RpcFailed(grpc.StatusCode.INVALID_ARGUMENT, f"Wrong input: {exc}") from None
-        except Exception as exc:
+        except Exception as exc:  # a reply that can't be built is ours: INTERNAL, logged
             err = to_heron_error(exc)
             raise RpcFailed(status_of(err), err.message) from None
         if has_time:

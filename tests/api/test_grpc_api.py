@@ -325,6 +325,10 @@ def test_api_keys_are_enforced(keyed: HeronProcess) -> None:
         assert err.code() == C.UNAUTHENTICATED and err.details()
         err = rpc_error(collections.List, listing, metadata=[("api-key", "wrong")])
         assert err.code() == C.UNAUTHENTICATED
+        torn = q.UpsertPoints(collection_name="k", points=[q.PointStruct(
+            id=q.PointId(num=1), vectors=q.Vectors(vector=q.Vector(data=[1, 2, 3], vectors_count=2)))])
+        err = rpc_error(points.Upsert, torn)  # the key is checked before the body is read
+        assert err.code() == C.UNAUTHENTICATED
         full = [("api-key", "full-key")]
         collections.Create(q.CreateCollection(
             collection_name="k", vectors_config=q.VectorsConfig(
