@@ -15,6 +15,7 @@ import numpy as np
 
 from collection.config import UNNAMED, CollectionConfig, Datatype
 from collection.errors import BadRequest, HeronError, NotFound
+from inference.documents import InferenceError, embed, is_inference
 from segments.filter import Filter, FilterError, parse_filter
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
@@ -96,10 +97,26 @@ def _check_datatype(name: str, arr: np.ndarray, datatype: Datatype | None) -> No
             )
 
 
-def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
-    """Check a vector of any kind against what ``name`` is configured as."""
+def document_vector(config: CollectionConfig, name: str, value: Any, query: bool) -> Any:
+    """A Document's sparse vector (embedded as a query or a document) for ``name``."""
+    if config.segment.kind(name) != "sparse":
+        raise BadRequest(
+            f"Wrong input: vector `{name or 'default'}` is not sparse: model "
+            f"`{value.get('model')}` gives sparse vectors"
+        )
+    try:
+        return embed(value, query)
+    except InferenceError as exc:
+        raise BadRequest(f"Wrong input: {exc}") from None
+
+
+def one_vector(config: CollectionConfig, name: str, value: Any, query: bool = False) -> Any:
+    """Check a vector of any kind against what ``name`` is configured as; a Document becomes
+    the sparse vector heron's BM25 computes (as a query when ``query``)."""
     kind = config.segment.kind(name)
     shown = name or "default"
+    if is_inference(value):
+        value = document_vector(config, name, value, query)
     try:
         if kind == "sparse":
             if not isinstance(value, dict):
@@ -124,7 +141,7 @@ def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
 
 def named_vectors(config: CollectionConfig, value: Any) -> dict[str, Any]:
     """A point's vectors as {internal name: checked value}; a bare list is the default."""
-    if isinstance(value, list):
+    if isinstance(value, list) or is_inference(value):
         return {UNNAMED: one_vector(config, vector_name(config, None), value)}
     if isinstance(value, dict):
         return {vector_name(config, n): one_vector(config, vector_name(config, n), v)

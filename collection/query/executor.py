@@ -192,7 +192,7 @@ def _checked(ctx: QueryContext, stage: Stage, ref: VectorRef) -> Any:
         if lookup_collection is not None:
             name = operations.vector_name(source.config, name)
         value = source.stored_vector(ref.point_id, name)
-    return operations.one_vector(ctx.collection.config, stage.using, value)
+    return operations.one_vector(ctx.collection.config, stage.using, value, query=True)
 
 
 def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:

@@ -21,6 +21,7 @@ from collection.query.formula.parse import FormulaSpec, parse_formula
 from collection.query.fusion import DEFAULT_RRF_K
 from collection.query.kinds import specs
 from collection.query.kinds.specs import Average, Examples, Mmr, Sample
+from inference.documents import is_inference
 from segments.filter import Filter, parse_datetime
 from segments.filter.model import HasIdCondition
 from segments.ids import PointId, normalize_id
@@ -274,7 +275,11 @@ class Planner:
                 raise BadRequest(f"Validation error: unknown fields in nearest query: {sorted(extra)}")
             mmr = specs.mmr(value.get("mmr"))
             value = value["nearest"]
-        elif isinstance(value, dict) and not ({"indices", "values"} >= set(value)):
+        elif (
+            isinstance(value, dict)
+            and not ({"indices", "values"} >= set(value))
+            and not is_inference(value)
+        ):
             kind = next(iter(value), "?")
             raise BadRequest(f"Wrong input: query type `{kind}` is not supported")
         nearest = self._nearest(value, lookup)
