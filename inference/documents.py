@@ -43,4 +43,4 @@ def embed(value: dict[str, Any], query: bool) -> dict[str, Any]:
         raise
     except ValueError as exc:
         raise InferenceError(str(exc)) from None
-    return {"indices": indices, "values": values}
+    return {"indices": indices.tolist(), "values": values.tolist()}

@@ -278,8 +278,11 @@ class SparseVectors:
         }
 
     def count(self, live: np.ndarray) -> int:
-        """How many live points hold this vector (the ``n`` of IDF)."""
-        return int(np.count_nonzero(mask_of(live, len(self.present)) & self.present))
+        """How many live points hold this vector with at least one entry (the ``n`` of IDF:
+        as in Qdrant, an empty sparse vector is no document)."""
+        size = len(self.present)
+        held = self.present & (self.lengths[:size] > 0)
+        return int(np.count_nonzero(mask_of(live, size) & held))
 
     def _build(self) -> Postings:
         """Build the inverted index from the stored rows (a CSC layout via one argsort)."""
