@@ -16,13 +16,14 @@ from collection.operations import check_key
 from collection.points import check_with_payload, check_with_vector, point_json
 from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
-from collection.query.planner import Limits, Planner, Stage
+from collection.query.planner import Limits, Planner, Stage, range_indexed
 from collection.query.results import Scored
 from segments.ids import normalize_id
 
 
 def _planner(coll: Collection, limits: Limits, exists: Callable[[str], bool]) -> Planner:
-    return Planner(coll.config, coll.name, limits, set(coll.holder.payload_schema), exists)
+    indexed = range_indexed(coll.holder.payload_schema)
+    return Planner(coll.config, coll.name, limits, indexed, exists)
 
 
 def _points_json(

@@ -228,7 +228,7 @@ def idf_corpus(params: dict[str, Any] | None) -> Filter | None:
         return None
     if not isinstance(raw, dict) or set(raw) != {"corpus"} or not isinstance(raw["corpus"], dict):
         raise BadRequest('Validation error: params.idf must be "global" or {"corpus": <filter>}')
-    return parse_filter(operations.check_filter(raw["corpus"]))
+    return operations.compile_filter(raw["corpus"])
 
 
 def idf_weighted(
@@ -244,7 +244,7 @@ def idf_weighted(
     for seg in coll.holder:
         live = seg.live_mask()
         if corpus is not None:
-            live &= corpus.mask(seg)
+            live &= mask(corpus, seg)
         store = seg.vectors[name]
         df += store.document_frequency(indices, live)
         n += store.count(live)

@@ -104,6 +104,19 @@ def _is_number_list(value: Any) -> bool:
     )
 
 
+RANGE_TYPES = ("integer", "float", "datetime")
+
+
+def range_indexed(payload_schema: dict[str, dict[str, Any]]) -> set[str]:
+    """Fields whose payload index supports ranges (what ``order_by`` needs, as in Qdrant):
+    float and datetime indexes, and integer ones unless made with ``range: false``."""
+    return {
+        field
+        for field, schema in payload_schema.items()
+        if schema.get("type") in RANGE_TYPES and schema.get("range", True) is not False
+    }
+
+
 class Planner:
     """Builds a ``Stage`` tree for one collection."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from collection import operations as builders
 from collection.errors import BadRequest, NotFound
+from collection.query.scrolling import scroll_ordered
 from segments.ids import normalize_id
 from server.api.context import Context, Handler, Op, ops, update_result
 from server.api.models import CountRequest, PointRequest, ScrollRequest
@@ -68,7 +69,10 @@ async def scroll_points(ctx: Context, path: Path, query: Query, body: Any) -> An
     req = ScrollRequest.model_validate(body_object(body))
     check_limit(ctx.limits, req.limit)
     if req.order_by is not None:
-        raise BadRequest("Wrong input: order_by in scroll is not supported yet")
+        return await scroll_ordered(
+            coll, req.order_by, req.filter, req.offset, req.limit, req.with_payload,
+            req.with_vector, ctx.query_limits(),
+        )
     points, next_id = coll.scroll(
         req.filter, req.offset, req.limit, req.with_payload, req.with_vector
     )
