@@ -1,4 +1,5 @@
-"""Point operations: upsert, retrieve, delete, scroll, count, payload and vector updates, batch.
+"""Point operations: upsert, retrieve, delete, scroll, count, facet, payload and vector updates,
+batch.
 
 Every update takes its record builder from ``collection.operations`` (the same table the
 ``/points/batch`` operation uses) and is refused whole when it is over the batch limit.
@@ -11,6 +12,7 @@ from typing import Any
 
 from collection import operations as builders
 from collection.errors import BadRequest, NotFound
+from collection.query import facet as facets
 from collection.query.scrolling import scroll_ordered
 from segments.ids import normalize_id
 from server.api.context import Context, Handler, Op, ops, update_result
@@ -85,6 +87,11 @@ async def count_points(ctx: Context, path: Path, query: Query, body: Any) -> Any
     return {"count": coll.count(req.filter)}
 
 
+async def facet(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    return facets.facet(coll, body_object(body), ctx.limits.max_limit)
+
+
 B = builders.BUILDERS
 OPS = ops(
     Op("upsert_points", "write", _update(B["upsert"])),
@@ -100,4 +107,5 @@ OPS = ops(
     Op("get_point", "read", get_point),
     Op("scroll_points", "read", scroll_points),
     Op("count_points", "read", count_points),
+    Op("facet", "read", facet),
 )

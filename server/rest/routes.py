@@ -47,6 +47,7 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("POST", P + "/delete", "delete_points", "envelope"),
     ("POST", P + "/scroll", "scroll_points", "envelope"),
     ("POST", P + "/count", "count_points", "envelope"),
+    ("POST", C + "/facet", "facet", "envelope"),
     ("POST", P + "/payload", "set_payload", "envelope"),
     ("PUT", P + "/payload", "overwrite_payload", "envelope"),
     ("POST", P + "/payload/delete", "delete_payload", "envelope"),
