@@ -60,6 +60,8 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("POST", P + "/query/groups", "query_points_groups", "envelope"),
     ("POST", P + "/search", "search_points", "envelope"),
     ("POST", P + "/search/batch", "search_batch_points", "envelope"),
+    ("POST", P + "/search/matrix/pairs", "search_matrix_pairs", "envelope"),
+    ("POST", P + "/search/matrix/offsets", "search_matrix_offsets", "envelope"),
     ("GET", "/telemetry", "telemetry", "envelope"),
 )
 
