@@ -99,9 +99,16 @@ def _stopwords(value: Any, language: str | None, lowercase: bool) -> frozenset[s
     if not isinstance(value, dict) or set(value) - {"languages", "custom"}:
         raise ValueError("BM25 option `stopwords` must be a language or {languages, custom}")
     words: set[str] = set()
-    for lang in value.get("languages") or ():
+    languages = value.get("languages")
+    if languages is None:
+        languages = []
+    if not isinstance(languages, list):
+        raise ValueError("BM25 option `stopwords.languages` must be a list of languages")
+    for lang in languages:
         words |= lists[_language(lang, "stopwords.languages")]
-    custom = value.get("custom") or ()
+    custom = value.get("custom")
+    if custom is None:
+        custom = []
     if not isinstance(custom, list) or not all(isinstance(w, str) for w in custom):
         raise ValueError("BM25 option `stopwords.custom` must be a list of strings")
     words.update(w.lower() if lowercase else w for w in custom)

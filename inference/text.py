@@ -1,66 +1,40 @@
 """Text to tokens the way Qdrant's BM25 splits them: tokenizers, lowercasing, ASCII folding.
 
-``word`` splits on every character that is neither a letter, a digit nor a vowel sign (so
-``foo_bar`` and ``3.5`` are two tokens each, a virama ends a token as in Qdrant); ``whitespace``
-splits on white space only; ``prefix`` splits as ``word`` (the prefixes are made later, after
-stemming); ``multilingual`` is ``word`` with diacritics removed from every letter. Qdrant's
-multilingual tokenizer also segments CJK text with dictionaries: heron keeps a CJK run whole.
+``word`` splits on every character that is neither alphabetic nor numeric in Unicode's sense
+(so ``foo_bar`` and ``3.5`` are two tokens each); ``whitespace`` splits on white space only;
+``prefix`` splits as ``word`` (the prefixes are made later, after stemming); ``multilingual`` is
+``word`` with compatibility forms decomposed, diacritics removed from Latin and Greek letters
+and numbers dropped. Qdrant's multilingual tokenizer (charabia) also segments CJK and Thai text
+with dictionaries and normalises other scripts its own way: heron keeps a CJK run whole and
+Cyrillic marks (``й``) as they are, so only Latin and Greek text is embedded as Qdrant does
+with ``multilingual``.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 import unicodedata
-from functools import cache, lru_cache
+from functools import lru_cache
+
+import regex
 
 TOKENIZERS = ("word", "whitespace", "prefix", "multilingual")
+_LATIN_SPECIAL = {"œ": "oe", "æ": "ae", "ς": "σ"}
 _SPECIAL_FOLDS = {
     "ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
     "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i",
 }
 
 
-@cache
-def _word_pattern() -> re.Pattern[str]:
-    """Runs of letters, digits and spacing/vowel marks (combining class 0): the characters
-    Rust's ``char::is_alphanumeric`` accepts, near enough, without ``_``."""
-    marks = [
-        chr(cp)
-        for cp in range(sys.maxunicode + 1)
-        if unicodedata.category(chr(cp)).startswith("M") and unicodedata.combining(chr(cp)) == 0
-    ]
-    ranges = _ranges(marks)
-    return re.compile(r"(?:[^\W_]|[" + ranges + r"])+")
-
-
-def _ranges(chars: list[str]) -> str:
-    """A regex character-class body covering ``chars`` (sorted code points) as ranges."""
-    out: list[str] = []
-    start = prev = None
-    for ch in chars:
-        cp = ord(ch)
-        if prev is not None and cp == prev + 1:
-            prev = cp
-            continue
-        if start is not None:
-            out.append(_span(start, prev))
-        start = prev = cp
-    if start is not None:
-        out.append(_span(start, prev))
-    return "".join(out)
-
-
-def _span(a: int, b: int | None) -> str:
-    b = a if b is None else b
-    return re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+_WORD = regex.compile(r"[\p{Alphabetic}\p{N}]+")
+"""Runs of the characters Rust's ``char::is_alphanumeric`` accepts (Alphabetic or Numeric)."""
 
 
 @lru_cache(maxsize=65536)
 def fold_char(ch: str) -> str:
-    """One letter folded to ASCII (``é`` -> ``e``, ``ß`` -> ``ss``, ``ﬁ`` -> ``fi``); other
-    characters, and letters with no ASCII form, stay as they are."""
-    if ch.isascii() or not unicodedata.category(ch).startswith("L"):
+    """One letter or digit-like sign folded to ASCII (``é`` -> ``e``, ``ß`` -> ``ss``, ``ﬁ`` ->
+    ``fi``, ``²`` -> ``2``); other characters, and those with no ASCII form (``½``, ``Ⅻ``),
+    stay as they are."""
+    if ch.isascii() or unicodedata.category(ch)[0] not in "LN" or unicodedata.category(ch) == "Nl":
         return ch
     special = _SPECIAL_FOLDS.get(ch)
     if special is not None:
@@ -74,24 +48,33 @@ def fold(token: str) -> str:
     return token if token.isascii() else "".join(fold_char(c) for c in token)
 
 
-def strip_marks(token: str) -> str:
-    """A token with combining diacritics removed (``über`` -> ``uber``)."""
+def latin_normal(token: str) -> str:
+    """Multilingual normalisation of a token: compatibility forms decomposed (``ﬁ`` -> ``fi``,
+    ``x²`` -> ``x2``) and diacritics removed from Latin and Greek letters (``über`` -> ``uber``,
+    ``λέξη`` -> ``λεξη``, ``œ`` -> ``oe``, final ``ς`` -> ``σ``); other scripts keep their marks."""
     if token.isascii():
         return token
-    decomposed = unicodedata.normalize("NFD", token)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", token):
+        if unicodedata.combining(ch):
+            if out and (out[-1].isascii() or "\u0370" <= out[-1] <= "\u03ff"):
+                continue
+            out.append(ch)
+        else:
+            out.append(_LATIN_SPECIAL.get(ch, ch))
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def tokenize(text: str, tokenizer: str, lowercase: bool, ascii_folding: bool) -> list[str]:
     """The tokens of ``text`` (before stop words, stemming and length limits)."""
-    if lowercase:
-        text = text.lower()
     if tokenizer == "whitespace":
-        tokens = text.split()
+        tokens = (text.lower() if lowercase else text).split()
     else:
-        tokens = _word_pattern().findall(text)
-        if tokenizer == "multilingual":
-            tokens = [strip_marks(t) for t in tokens]
+        tokens = _WORD.findall(text)
+        if lowercase:  # after splitting, as Qdrant: ``İstanbul`` stays one token
+            tokens = [t.lower() for t in tokens]
+        if tokenizer == "multilingual":  # which also drops numbers
+            tokens = [latin_normal(t) for t in tokens if not t.isdecimal()]
     if ascii_folding:
         tokens = [fold(t) for t in tokens]
     return tokens
