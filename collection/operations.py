@@ -51,6 +51,18 @@ def check_filter(value: Any) -> Any:
     return value
 
 
+def optional_int(body: dict[str, Any], key: str, default: int, least: int) -> int:
+    """An optional integer field of a request body, at least ``least`` (``default`` if absent)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"Validation error: {key} must be an integer")
+    if value < least:
+        raise BadRequest(f"Validation error: {key}: value {value} invalid, must be {least} or larger")
+    return value
+
+
 def vector_name(config: CollectionConfig, name: str | None) -> str:
     """Map a request's vector name (``None`` or "" = the default vector) to the internal one."""
     key = name or UNNAMED

@@ -17,7 +17,7 @@ import numpy as np
 
 from collection.errors import BadRequest
 from collection.handle import Collection
-from collection.operations import check_key, compile_filter
+from collection.operations import check_key, compile_filter, optional_int
 from segments.payload_path import getter
 
 DEFAULT_LIMIT = 10
@@ -60,16 +60,20 @@ def _picker(schema: dict[str, Any] | None) -> Callable[[Any], Any] | None:
     return None
 
 
+def _postings_index(seg: Any, key: str, pick: Callable[[Any], Any]) -> Any:
+    """The segment's value -> offsets index on ``key`` when it holds exactly the values a
+    facet counts (keyword, integer and bool indexes; not uuid, whose values are normalised)."""
+    lookup = getattr(seg, "payload_index", None)
+    index = None if lookup is None or pick is _uuid_value else lookup(key)
+    return index if hasattr(index, "value_counts") else None
+
+
 def _request(body: dict[str, Any]) -> tuple[str, int, Any]:
     key = body.get("key")
     if not isinstance(key, str) or not key:
         raise BadRequest("Validation error: key must be a non-empty string")
     check_key(key)
-    limit = body.get("limit")
-    if limit is None:
-        limit = DEFAULT_LIMIT
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise BadRequest("Validation error: limit: value must be at least 1")
+    limit = optional_int(body, "limit", DEFAULT_LIMIT, 1)
     exact = body.get("exact")
     if exact is not None and not isinstance(exact, bool):
         raise BadRequest("Validation error: exact must be a boolean")
@@ -94,8 +98,13 @@ def facet(coll: Collection, body: dict[str, Any], max_limit: int) -> dict[str, A
     read = getter(key)
     counts: Counter[Any] = Counter()
     for seg, mask in coll.matching(flt):
+        index = _postings_index(seg, key, pick)
+        offsets = np.flatnonzero(mask)
+        if index is not None and index.distinct_values * 8 <= len(offsets):
+            counts.update(index.value_counts(mask))  # few values: count their postings
+            continue
         payloads = seg.payloads()
-        for off in np.flatnonzero(mask).tolist():
+        for off in offsets.tolist():
             found = {v for raw in read(payloads[off] or {}) if (v := pick(raw)) is not None}
             counts.update(found)
     hits = sorted(counts.items(), key=_order)[:limit]

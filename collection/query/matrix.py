@@ -26,17 +26,6 @@ DEFAULT_SAMPLE = 10
 DEFAULT_LIMIT = 3
 
 
-def _count(body: dict[str, Any], key: str, default: int, least: int) -> int:
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"Validation error: {key} must be an integer")
-    if value < least:
-        raise BadRequest(f"Validation error: {key}: value {value} invalid, must be {least} or larger")
-    return value
-
-
 def _sample(coll: Collection, using: str, flt: Filter | None, size: int
             ) -> tuple[list[PointId], list[Location]]:
     """Up to ``size`` random live points matching the filter that hold vector ``using``."""
@@ -67,8 +56,8 @@ def search_matrix(
     coll: Collection, body: dict[str, Any], max_sample: int
 ) -> tuple[list[PointId], list[tuple[int, int, float]]]:
     """The sampled ids and the (row, column, score) entries of their neighbour matrix."""
-    sample = _count(body, "sample", DEFAULT_SAMPLE, 2)
-    limit = _count(body, "limit", DEFAULT_LIMIT, 1)
+    sample = operations.optional_int(body, "sample", DEFAULT_SAMPLE, 2)
+    limit = operations.optional_int(body, "limit", DEFAULT_LIMIT, 1)
     if sample > max_sample:
         raise BadRequest(f"Wrong input: sample must be at most {max_sample}")
     using_raw = body.get("using")

@@ -12,7 +12,7 @@ import httpx
 import qdrant_edge as edge
 from qdrant_client import QdrantClient, models
 
-from tests.checks import assert_rejected
+from tests.checks import assert_rejected, payload_collection
 
 KEYS = {"tag": "keyword", "num": "integer", "flag": "bool", "meta.kind": "keyword"}
 
@@ -86,12 +86,7 @@ def test_facets_match_the_engine_and_hand_counts(
     client: QdrantClient, http: httpx.Client, collection_name: str, tmp_path: Path
 ) -> None:
     data = payloads(300, seed=9)
-    client.create_collection(
-        collection_name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
-    )
-    client.upsert(collection_name, [
-        models.PointStruct(id=i, vector=[1.0, 0.0], payload=p) for i, p in enumerate(data)
-    ])
+    payload_collection(client, collection_name, data)
     for key, kind in {**KEYS, "g": "integer"}.items():
         client.create_payload_index(collection_name, key, kind, wait=True)
     url = f"/collections/{collection_name}/facet"
@@ -111,6 +106,13 @@ def test_facets_match_the_engine_and_hand_counts(
                 assert got == expected(by_hand(data, key, kind, keep), limit), (key, flt)
                 assert got == edge_hits(shard, key, limit, eflt), (key, flt)
     shard.close()
+    # a narrow filter: few points, counted from their payloads rather than the postings
+    narrow = {"must": [{"key": "g", "match": {"value": 1}}, {"key": "meta.kind",
+                                                             "match": {"value": "a"}}]}
+    for key, kind in KEYS.items():
+        r = http.post(url, json={"key": key, "filter": narrow, "limit": 100})
+        keep = lambda p: p["g"] == 1 and (p["meta"] or {}).get("kind") == "a"  # noqa: E731
+        assert r.json()["result"]["hits"] == expected(by_hand(data, key, kind, keep), 100), key
     # the official client, the default limit of 10, and counts after deletes
     client.delete(collection_name, models.FilterSelector(filter=models.Filter.model_validate(g1)))
     got = client.facet(collection_name, "tag")

@@ -13,7 +13,7 @@ import pytest
 import qdrant_edge as edge
 from qdrant_client import QdrantClient, models
 
-from tests.checks import assert_rejected
+from tests.checks import assert_rejected, payload_collection
 
 
 def payloads(n: int, seed: int) -> list[dict[str, Any]]:
@@ -88,12 +88,7 @@ def test_order_by_matches_the_engine(
     client: QdrantClient, collection_name: str, tmp_path: Path, schema: str
 ) -> None:
     data = payloads(150, seed=4)
-    client.create_collection(
-        collection_name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
-    )
-    client.upsert(collection_name, [
-        models.PointStruct(id=i, vector=[1.0, 0.0], payload=p) for i, p in enumerate(data)
-    ])
+    payload_collection(client, collection_name, data)
     client.create_payload_index(collection_name, "n", schema, wait=True)
     edge_schema = getattr(edge.PayloadSchemaType, schema.capitalize())
     flt = models.Filter(must=[models.FieldCondition(key="g", match=models.MatchValue(value=1))])
