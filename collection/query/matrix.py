@@ -28,16 +28,23 @@ DEFAULT_LIMIT = 3
 
 def _sample(coll: Collection, using: str, flt: Filter | None, size: int
             ) -> tuple[list[PointId], list[Location]]:
-    """Up to ``size`` random live points matching the filter that hold vector ``using``."""
-    locs: list[Location] = []
+    """Up to ``size`` random live points matching the filter that hold vector ``using``
+    (drawn over all segments at once, without listing every candidate)."""
+    parts: list[tuple[Any, np.ndarray]] = []
     for seg, mask in coll.matching(flt):
         held = seg.vector_mask(using)
-        if held is None:
-            continue
-        locs.extend((seg, off) for off in np.flatnonzero(mask & held).tolist())
-    if len(locs) > size:
-        picked = np.random.default_rng().choice(len(locs), size=size, replace=False)
-        locs = [locs[i] for i in picked.tolist()]
+        if held is not None:
+            parts.append((seg, np.flatnonzero(mask & held)))
+    total = sum(len(offs) for _, offs in parts)
+    picked = np.arange(total)
+    if total > size:
+        picked = np.random.default_rng().choice(total, size=size, replace=False)
+    bounds = np.cumsum([0, *(len(offs) for _, offs in parts)])
+    which = np.searchsorted(bounds, picked, side="right") - 1
+    locs: list[Location] = []
+    for k, pos in zip(which.tolist(), picked.tolist(), strict=True):
+        seg, offs = parts[k]
+        locs.append((seg, int(offs[pos - bounds[k]])))
     return [seg.ids.ids[off] for seg, off in locs], locs
 
 

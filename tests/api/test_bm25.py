@@ -217,12 +217,27 @@ def test_bad_documents_are_refused(http: httpx.Client, collection_name: str) -> 
         assert words in body["status"]["error"], (vector, body)
     assert http.post(f"/collections/{collection_name}/points/count", json={}).json()[
         "result"]["count"] == 0
+    body = assert_rejected(http.put(url, json={"points": [
+        {"id": 1, "vector": {"text": "hello", "model": "qdrant/bm25"}}]}), 400)
+    assert "not configured" in body["status"]["error"] or "dense" in body["status"]["error"]
     r = http.post(
         f"/collections/{collection_name}/points/query",
         json={"query": {"text": "hi", "model": "qdrant/bm25"}, "using": "text",
               "params": {"idf": {"corpus": 3}}},
     )
     assert "params.idf" in assert_rejected(r, 400)["status"]["error"]
+    # vector updates take Documents too (embedded as documents)
+    r = http.put(f"/collections/{collection_name}/points?wait=true", json={"points": [
+        {"id": 2, "vector": {"d": [1.0, 0.0]}}]})
+    assert r.status_code == 200, r.text
+    r = http.put(f"/collections/{collection_name}/points/vectors?wait=true", json={"points": [
+        {"id": 2, "vector": {"text": {"text": "Dogs running", "model": "qdrant/bm25"}}}]})
+    assert r.status_code == 200, r.text
+    got = http.post(f"/collections/{collection_name}/points",
+                    json={"ids": [2], "with_vector": ["text"]}).json()["result"][0]["vector"]
+    ref = edge.Bm25().embed_document("Dogs running")
+    assert got["text"]["indices"] == list(ref.indices)
+    assert close(got["text"]["values"], list(ref.values))
     # an empty text is an empty sparse vector: stored, and it matches nothing
     r = upsert({"text": {"text": "the a of", "model": "qdrant/bm25"}})
     assert r.status_code == 200, r.text
