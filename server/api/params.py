@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error, invalid
 from server.config import LimitsSettings
 
 Query = Mapping[str, str]
@@ -22,7 +22,7 @@ def flag(query: Query, name: str, default: bool) -> bool:
         return True
     if low == "false":
         return False
-    raise BadRequest(f"Format error in query string: `{name}` must be true or false")
+    raise format_error(f"{name}: provided string was not `true` or `false`", "query parameters")
 
 
 def timeout(query: Query) -> float | None:
@@ -33,9 +33,12 @@ def timeout(query: Query) -> float | None:
     try:
         seconds = int(str(raw))
     except ValueError:
-        seconds = 0
+        raise format_error("timeout: invalid digit found in string", "query parameters") from None
+    if seconds < 0:
+        raise format_error("timeout: invalid digit found in string", "query parameters")
     if seconds < 1:
-        raise BadRequest("Format error in query string: `timeout` must be a positive integer")
+        raise invalid("timeout", f"value {seconds} invalid, must be 1 or larger",
+                      "query parameters")
     return float(seconds)
 
 
@@ -44,7 +47,7 @@ def body_object(body: Any) -> dict[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise BadRequest("Format error in JSON body: expected a JSON object")
+        raise format_error("invalid type: expected a JSON object")
     return body
 
 
