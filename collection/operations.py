@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from collection.config import UNNAMED, CollectionConfig, Datatype
-from collection.errors import BadRequest, HeronError, NotFound
+from collection.errors import BadRequest, HeronError, NotFound, invalid
 from inference.documents import InferenceError, embed, is_inference
 from segments.filter import Filter, FilterError, parse_filter
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
+from segments.types import ShapeError
 from segments.vectors.multi import validate_multi
 from segments.vectors.sparse import validate_sparse
 
@@ -138,11 +139,14 @@ def one_vector(config: CollectionConfig, name: str, value: Any, query: bool = Fa
         if kind == "multi":
             if not (isinstance(value, list) and value and isinstance(value[0], list)):
                 if isinstance(value, list) and not value:
-                    raise ValueError(f"multivector `{shown}` must not be empty")
+                    raise ShapeError("", "multivector must not be empty")
                 raise ValueError(f"vector `{shown}` is a multivector: expected a list of vectors")
             rows = validate_multi(value, config.vectors[name].size)
             _check_datatype(name, rows, config.vectors[name].datatype)
             return rows
+    except ShapeError as exc:
+        where = ".".join(x for x in ("vector", name, exc.field) if x)
+        raise invalid(where, exc.message) from None
     except ValueError as exc:
         msg = str(exc)
         raise BadRequest(msg if msg.startswith("Wrong input") else f"Wrong input: {msg}") from None

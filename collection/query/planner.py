@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
-from collection.errors import BadRequest, NotFound
+from collection.errors import BadRequest, NotFound, format_error, invalid
 from collection.operations import check_key, compile_filter, vector_name
 from collection.query.formula.parse import FormulaSpec, parse_formula
 from collection.query.fusion import DEFAULT_RRF_K
@@ -141,7 +141,7 @@ class Planner:
         limit = self._limit(request.get("limit"), "limit")
         offset = request.get("offset") or 0
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise BadRequest("Validation error: offset must be a non-negative integer")
+            raise format_error(f"offset: invalid value {offset!r}, expected an unsigned integer")
         if limit + offset > self.limits.max_limit:
             raise BadRequest(
                 f"Wrong input: limit + offset must be at most {self.limits.max_limit}"
@@ -152,8 +152,10 @@ class Planner:
     def _limit(self, value: Any, name: str) -> int:
         if value is None:
             return DEFAULT_LIMIT
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise BadRequest(f"Validation error: {name} must be 1 or larger")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise format_error(f"{name}: invalid value {value!r}, expected an unsigned integer")
+        if value < 1:
+            raise invalid(name, f"value {value} invalid, must be 1 or larger")
         if value > self.limits.max_limit:
             raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
         return value
@@ -197,27 +199,22 @@ class Planner:
             raise BadRequest("Validation error: prefetch must be an object or a list")
 
         using_raw = req.get("using")
+        threshold = req.get("score_threshold")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+        ):
+            raise format_error("score_threshold: invalid type: expected a number")
         lookup = self._lookup(req.get("lookup_from"))
         query = self._query(req.get("query"), lookup, has_children=bool(raw_children))
+        self._check_combination(query, raw_children, threshold, using_raw)
         if isinstance(query, Fusion):
-            if using_raw not in (None, ""):
-                raise BadRequest("Wrong input: fusion queries can't have a `using` vector name")
             using = UNNAMED
         else:
             using = (
                 self._using(using_raw)
                 if (isinstance(query, VECTOR_KINDS) or using_raw) else UNNAMED
             )
-        if raw_children and query is None:
-            raise BadRequest("Wrong input: A query is needed to merge the prefetches")
-        threshold = req.get("score_threshold")
-        if threshold is not None and query is None:
-            raise BadRequest("Wrong input: A query is needed to use the score_threshold")
         if threshold is not None:
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-                raise BadRequest("Validation error: score_threshold must be a number")
-            if isinstance(query, OrderBy):
-                raise BadRequest("Wrong input: score_threshold can't be used with order_by")
             threshold = float(threshold)
         own = self._filter(req.get("filter"))
         exclude: Filter | None = None
@@ -252,6 +249,26 @@ class Planner:
                 self._stage(child, effective, depth + 1, f"{label}.prefetch[{i}]", child_limit)
             )
         return stage
+
+    @staticmethod
+    def _check_combination(
+        query: QuerySpec, children: list[Any], threshold: Any, using: Any
+    ) -> None:
+        """The Query API's own checks of a stage, in Qdrant's order."""
+        if children and query is None:
+            raise BadRequest(
+                "Bad request: A query is needed to merge the prefetches. "
+                "Can't have prefetches without defining a query."
+            )
+        if threshold is not None and isinstance(query, OrderBy):
+            raise BadRequest("Bad request: Can't use score_threshold with an order_by query.")
+        if threshold is not None and query is None:
+            raise BadRequest(
+                "Bad request: A query is needed to use the score_threshold. "
+                "Can't have score_threshold without defining a query."
+            )
+        if isinstance(query, Fusion) and using not in (None, ""):
+            raise BadRequest("Bad request: Fusion queries cannot be combined with the 'using' field.")
 
     def _query(
         self, value: Any, lookup: tuple[str | None, str | None], has_children: bool
