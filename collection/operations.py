@@ -17,6 +17,7 @@ from collection.config import UNNAMED, CollectionConfig, Datatype
 from collection.errors import BadRequest, HeronError, NotFound, invalid
 from inference.documents import InferenceError, embed, is_inference
 from segments.filter import Filter, FilterError, parse_filter
+from segments.filter.model import FilterShapeError
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
@@ -41,6 +42,8 @@ def compile_filter(value: Any) -> Filter | None:
         return None
     try:
         flt = parse_filter(value)
+    except FilterShapeError as exc:
+        raise invalid(exc.where or "filter", exc.message) from None
     except FilterError as exc:
         raise BadRequest(f"Bad filter: {exc}") from None
     return None if flt.is_empty else flt
