@@ -41,6 +41,8 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("GET", C + "/exists", "collection_exists", "envelope"),
     ("PUT", C + "/index", "create_field_index", "envelope"),
     ("DELETE", C + "/index/<path:field_name>", "delete_field_index", "envelope"),
+    ("PUT", C + "/vectors/<vector_name>", "create_vector_name", "envelope"),
+    ("DELETE", C + "/vectors/<vector_name>", "delete_vector_name", "envelope"),
     ("PUT", P, "upsert_points", "envelope"),
     ("POST", P, "get_points", "envelope"),
     ("GET", P + "/<id>", "get_point", "envelope"),
