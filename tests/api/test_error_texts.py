@@ -134,7 +134,7 @@ def test_query_checks_in_qdrants_order(
     ("POST", "/collections/nope/points/scroll"),
     ("GET", f"/collections/{COLL}/points/99"),
     ("GET", "/no/such/route"),
-    ("DELETE", f"/collections/{COLL}/vectors/nope"),
+    ("DELETE", "/collections/nope/vectors/v"),
 ])
 def test_not_found_texts(seeded: None, http: httpx.Client, method: str, path: str) -> None:
     error = _error(http.request(method, path, json={} if method == "POST" else None), 404)
