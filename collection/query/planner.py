@@ -98,6 +98,18 @@ def merge_filters(outer: Filter | None, inner: Filter | None) -> Filter | None:
     return None if merged.is_empty else merged
 
 
+def check_count(value: Any, name: str, most: int) -> int:
+    """A count such as ``limit``: an unsigned integer (else a 400 format error), at least 1
+    (else a 422 validation error, as Qdrant's), at most ``most`` (heron's configured limit)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise format_error(f"{name}: invalid value {value!r}, expected an unsigned integer")
+    if value < 1:
+        raise invalid(name, f"value {value} invalid, must be 1 or larger")
+    if value > most:
+        raise BadRequest(f"Wrong input: {name} must be at most {most}")
+    return value
+
+
 def _is_number_list(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(x, int | float) and not isinstance(x, bool) for x in value
@@ -150,15 +162,7 @@ class Planner:
 
     # --- building ---------------------------------------------------------------------------
     def _limit(self, value: Any, name: str) -> int:
-        if value is None:
-            return DEFAULT_LIMIT
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise format_error(f"{name}: invalid value {value!r}, expected an unsigned integer")
-        if value < 1:
-            raise invalid(name, f"value {value} invalid, must be 1 or larger")
-        if value > self.limits.max_limit:
-            raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
-        return value
+        return DEFAULT_LIMIT if value is None else check_count(value, name, self.limits.max_limit)
 
     def _filter(self, value: Any) -> Filter | None:
         if value is not None and not isinstance(value, dict):
