@@ -177,3 +177,28 @@ def test_root_reports_version_and_commit(http: httpx.Client) -> None:
     assert body["title"]
     assert re.fullmatch(r"1\.19\.\d+", body["version"]), body
     assert body["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", body["commit"]), body
+
+
+def test_grpc_errors_carry_the_same_texts(seeded: None, heron: HeronProcess) -> None:
+    """Over gRPC: 422s and 400s are INVALID_ARGUMENT, 404s NOT_FOUND, with the REST texts."""
+    import grpc
+    from qdrant_client import grpc as q
+
+    with grpc.insecure_channel(f"127.0.0.1:{heron.grpc_port}") as channel:
+        points = q.PointsStub(channel)
+        cases = [
+            (points.Scroll, q.ScrollPoints(collection_name=COLL, limit=0),
+             grpc.StatusCode.INVALID_ARGUMENT, "Validation error in JSON body: [limit: "),
+            (points.Query, q.QueryPoints(collection_name=COLL, using="d", limit=0,
+                                         query=q.Query(nearest=q.VectorInput(dense=q.DenseVector(data=[1.0, 0.0])))),
+             grpc.StatusCode.INVALID_ARGUMENT, "Validation error in JSON body: [limit: "),
+            (points.Query, q.QueryPoints(collection_name=COLL, score_threshold=0.5, using="d"),
+             grpc.StatusCode.INVALID_ARGUMENT, "Bad request: A query is needed to use the score"),
+            (points.Count, q.CountPoints(collection_name="nope"),
+             grpc.StatusCode.NOT_FOUND, "Not found: Collection `nope` doesn't exist!"),
+        ]
+        for call, request, code, text in cases:
+            with pytest.raises(grpc.RpcError) as info:
+                call(request)
+            assert info.value.code() == code, (request, info.value.details())
+            assert info.value.details().startswith(text), info.value.details()

@@ -120,3 +120,43 @@ def test_official_client_sees_the_new_vector(
     info = client.get_collection(collection_name)
     assert isinstance(info.config.params.vectors, dict)
     assert set(info.config.params.vectors) == {"a", "b"}
+
+
+def test_vector_names_over_grpc(heron: HeronProcess, http: httpx.Client, collection_name: str) -> None:
+    """CreateVectorName / DeleteVectorName: the same operation and the same error texts."""
+    import grpc
+    from qdrant_client import grpc as q
+
+    _ok(http.put(f"/collections/{collection_name}",
+                 json={"vectors": {"a": {"size": 2, "distance": "Dot"}}}))
+    with grpc.insecure_channel(f"127.0.0.1:{heron.grpc_port}") as channel:
+        points = q.PointsStub(channel)
+        reply = points.CreateVectorName(q.CreateVectorNameRequest(
+            collection_name=collection_name, vector_name="b", wait=True,
+            dense_config=q.DenseVectorCreationConfig(size=3, distance=q.Distance.Euclid),
+        ))
+        assert reply.result.status == q.UpdateStatus.Completed
+        points.CreateVectorName(q.CreateVectorNameRequest(
+            collection_name=collection_name, vector_name="s",
+            sparse_config=q.SparseVectorCreationConfig(modifier=q.Modifier.Idf),
+        ))
+        params = _params(http, collection_name)
+        assert params["vectors"]["b"] == {"size": 3, "distance": "Euclid"}
+        assert params["sparse_vectors"]["s"] == {"modifier": "idf"}
+
+        with pytest.raises(grpc.RpcError) as info:
+            points.CreateVectorName(q.CreateVectorNameRequest(
+                collection_name=collection_name, vector_name="z",
+                dense_config=q.DenseVectorCreationConfig(size=0, distance=q.Distance.Dot),
+            ))
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert info.value.details().startswith("Validation error in JSON body: [dense.size")
+
+        points.DeleteVectorName(q.DeleteVectorNameRequest(
+            collection_name=collection_name, vector_name="b", wait=True))
+        assert set(_params(http, collection_name)["vectors"]) == {"a"}
+        with pytest.raises(grpc.RpcError) as info:
+            points.DeleteVectorName(q.DeleteVectorNameRequest(
+                collection_name="no_such_collection", vector_name="b"))
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        assert info.value.details().startswith("Not found: Collection")
