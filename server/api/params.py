@@ -56,7 +56,7 @@ def explain(query: Query, body: dict[str, Any]) -> bool:
     is removed so the query engine never sees it."""
     in_body = body.pop("explain", False)
     if not isinstance(in_body, bool):
-        raise BadRequest("Validation error: explain must be a boolean")
+        raise format_error("explain: invalid type: expected a boolean")
     return flag(query, "explain", False) or in_body
 
 
@@ -64,11 +64,11 @@ def request_list(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """``searches`` of a batch request: a list of objects, each copied (they get edited)."""
     searches = body.get("searches")
     if not isinstance(searches, list):
-        raise BadRequest(f"Validation error: `searches` must be a list of {kind} requests")
+        raise format_error(f"searches: invalid type: expected a list of {kind} requests")
     out = []
     for req in searches:
         if not isinstance(req, dict):
-            raise BadRequest("Validation error: each search must be an object")
+            raise format_error("searches: invalid type: expected each search to be an object")
         out.append(dict(req))
     return out
 

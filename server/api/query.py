@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import format_error
 from collection.query import api as engine
 from collection.query import matrix
 from server.api.context import Context, Op, ops
@@ -48,7 +48,7 @@ def search_as_query(body: dict[str, Any]) -> dict[str, Any]:
         using = vector["name"]
         vector = vector.get("vector")
     if vector is None:
-        raise BadRequest("Validation error: missing field `vector`")
+        raise format_error("missing field `vector`")
     return {
         "query": vector,
         "using": using,
