@@ -10,6 +10,7 @@ re-scored exactly with numpy, so scores match exact search wherever the graph fi
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ class ImmutableSegment(AppendableSegment):
         self.quantized: dict[str, Quantized] = {}
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
+        self.graph_locks: dict[str, threading.Lock] = {}
+        """Per graph: held across ``set_ef`` + ``knn_query``, since hnswlib's ef is one shared
+        setting of the index and concurrent searches would otherwise change each other's."""
 
     @property
     def indexed_vectors(self) -> int:
@@ -122,10 +126,12 @@ class ImmutableSegment(AppendableSegment):
         want = min(count, math.ceil(top / selectivity * 1.2) + 8)
         ef = max(params.hnsw_ef or max(self.hnsw[name].ef_construct, DEFAULT_EF), want)
         q = store.prepare_query(query)
+        lock = self.graph_locks.setdefault(name, threading.Lock())
         while True:
             k = min(want, total)
-            index.set_ef(max(ef, k))
-            labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
+            with lock:  # knn_query releases the GIL; the lock keeps this call's ef its own
+                index.set_ef(max(ef, k))
+                labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
             found = labels[0].astype(np.int64)
             found = found[mask[found]]
             if len(found) >= top or k >= total:
