@@ -349,9 +349,14 @@ class SparseVectors:
             offs = np.concatenate(parts_offs)
             weights = np.concatenate(parts_weights)
             keep = ok[offs] & (changed[offs] <= index.version)
-            uniq, inverse = np.unique(offs[keep], return_inverse=True)
-            hit_offs.append(uniq)
-            hit_scores.append(np.bincount(inverse, weights=weights[keep], minlength=len(uniq)))
+            # Accumulate over every offset (O(postings + points)) rather than sort the
+            # postings' offsets (np.unique was 60 % of a sparse query's time under py-spy).
+            offs = offs[keep]
+            size = len(self.present)
+            sums = np.bincount(offs, weights=weights[keep], minlength=size)
+            touched = np.flatnonzero(np.bincount(offs, minlength=size))
+            hit_offs.append(touched)
+            hit_scores.append(sums[touched])
         fresh = stale[ok[stale]]
         if len(fresh):
             scores, overlap = self._score_rows(fresh, indices, values)
