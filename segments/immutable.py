@@ -24,7 +24,7 @@ from segments.quantization import search as quantized_search
 from segments.types import Distance, HnswConfig, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
-from segments.vectors.sparse import best_first, mask_of
+from segments.vectors.sparse import SparseVectors, best_first, mask_of
 
 DEFAULT_EF = 400
 """Search-time ef when a query names none (Qdrant uses ef_construct): on clustered embedding
@@ -172,7 +172,16 @@ class ImmutableSegment(AppendableSegment):
                 seg.hnsw[name] = config.hnsw_for(name)
                 seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
         seg.quantized = build_all(config, seg.vectors, size)
+        seg.prepare_sparse()
         return seg
+
+    def prepare_sparse(self) -> None:
+        """Blocking: build the sparse vectors' inverted indexes up front, in the optimizer's
+        thread (py-spy showed the first queries after a swap spending most of their time
+        building them)."""
+        for store in self.vectors.values():
+            if isinstance(store, SparseVectors):
+                store.prepare()
 
     def snapshot(self) -> dict[str, Any]:
         state = super().snapshot()
@@ -193,7 +202,7 @@ class ImmutableSegment(AppendableSegment):
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index
         seg.quantized = build_all(config, seg.vectors, seg.size)  # rebuilt, not saved
-        return seg
+        return seg  # sparse inverted indexes are built by the first query (restart stays quick)
 
 
 def _restore_rows(

@@ -298,6 +298,11 @@ class SparseVectors:
         owners = np.repeat(offs, lengths)[order]
         return Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
 
+    def prepare(self) -> None:
+        """Blocking: build the inverted index now (an indexed segment does it in the optimizer's
+        thread, so the first queries after a swap or restart do not pay for it)."""
+        self._postings()
+
     def _postings(self) -> tuple[Postings, np.ndarray]:
         """The inverted index and the offsets changed since it was built (rebuilt if too many)."""
         index = self._index
