@@ -97,22 +97,23 @@ async def search(
     exclude = exclude or set()
     weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
 
-    def one(seg: AppendableSegment) -> None:
+    def several(group: list[tuple[AppendableSegment, np.ndarray]]) -> None:
+        for seg, candidates in group:
+            results.append((seg, seg.search(name, query, candidates, top, params)))
+
+    # The candidate masks are computed here, on the trio thread, where the actor cannot change
+    # a payload index mid-read. Small appendable segments are searched here too; the rest go
+    # to at most WORKERS threads (one hop each per stage, not one per segment: every hop costs
+    # the trio thread a wake-up and the GIL a hand-over, which under concurrent queries cost
+    # more than it saved).
+    light, heavy = [], []
+    for seg in segments:
         if params is not None and params.indexed_only and seg.appendable and (
             seg.size > INDEXED_ONLY_SMALL
         ):
-            return
-        results.append((seg, seg.search(name, query, _candidates(seg, flt, exclude), top, params)))
-
-    def several(group: list[AppendableSegment]) -> None:
-        for seg in group:
-            one(seg)
-
-    # Small appendable segments are searched right here; the rest go to at most WORKERS
-    # threads (one hop each per stage, not one per segment: every hop costs the trio thread a
-    # wake-up and the GIL a hand-over, which under concurrent queries cost more than it saved).
-    heavy = [s for s in segments if s.size * weight > THREAD_THRESHOLD or not s.appendable]
-    light = [s for s in segments if not (s.size * weight > THREAD_THRESHOLD or not s.appendable)]
+            continue
+        big = seg.size * weight > THREAD_THRESHOLD or not seg.appendable
+        (heavy if big else light).append((seg, _candidates(seg, flt, exclude)))
     several(light)
     groups = [heavy[i::WORKERS] for i in range(min(WORKERS, len(heavy)))]
     if len(groups) == 1:
