@@ -10,6 +10,7 @@ re-scored exactly with numpy, so scores match exact search wherever the graph fi
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from segments.quantization import search as quantized_search
 from segments.types import Distance, HnswConfig, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
-from segments.vectors.sparse import best_first, mask_of
+from segments.vectors.sparse import SparseVectors, best_first, mask_of
 
 DEFAULT_EF = 400
 """Search-time ef when a query names none (Qdrant uses ef_construct): on clustered embedding
@@ -70,6 +71,9 @@ class ImmutableSegment(AppendableSegment):
         self.quantized: dict[str, Quantized] = {}
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
+        self.graph_locks: dict[str, threading.Lock] = {}
+        """Per graph: held across ``set_ef`` + ``knn_query``, since hnswlib's ef is one shared
+        setting of the index and concurrent searches would otherwise change each other's."""
 
     def sync_vectors(self, config: SegmentConfig) -> None:
         """As the appendable segment's, also dropping a removed vector's graph and quantized
@@ -130,10 +134,12 @@ class ImmutableSegment(AppendableSegment):
         want = min(count, math.ceil(top / selectivity * 1.2) + 8)
         ef = max(params.hnsw_ef or max(self.hnsw[name].ef_construct, DEFAULT_EF), want)
         q = store.prepare_query(query)
+        lock = self.graph_locks.setdefault(name, threading.Lock())
         while True:
             k = min(want, total)
-            index.set_ef(max(ef, k))
-            labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
+            with lock:  # knn_query releases the GIL; the lock keeps this call's ef its own
+                index.set_ef(max(ef, k))
+                labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
             found = labels[0].astype(np.int64)
             found = found[mask[found]]
             if len(found) >= top or k >= total:
@@ -176,7 +182,16 @@ class ImmutableSegment(AppendableSegment):
                 seg.hnsw[name] = config.hnsw_for(name)
                 seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
         seg.quantized = build_all(config, seg.vectors, size)
+        seg.prepare_sparse()
         return seg
+
+    def prepare_sparse(self) -> None:
+        """Blocking: build the sparse vectors' inverted indexes up front, in the optimizer's
+        thread (py-spy showed the first queries after a swap spending most of their time
+        building them)."""
+        for store in self.vectors.values():
+            if isinstance(store, SparseVectors):
+                store.prepare()
 
     def snapshot(self) -> dict[str, Any]:
         state = super().snapshot()
@@ -198,7 +213,7 @@ class ImmutableSegment(AppendableSegment):
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index
         seg.quantized = build_all(config, seg.vectors, seg.size)  # rebuilt, not saved
-        return seg
+        return seg  # sparse inverted indexes are built by the first query (restart stays quick)
 
 
 def _restore_rows(

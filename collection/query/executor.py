@@ -1,13 +1,15 @@
 """Run a query plan: leaf searches across every segment at once, then the merge stages.
 
-Each stage runs its children concurrently in a trio nursery; a leaf search runs every segment
-in its own task, and a segment large enough to make the numpy work noticeable is scored in a
-worker thread so both cores work. Per-segment top-k lists are merged into the collection's
+Each stage runs its children concurrently in a trio nursery; a leaf search scores small
+appendable segments in place and spreads the others (indexed, or large enough to make the numpy
+work noticeable) over about one worker thread per core, so both cores work with one thread hop
+each. Per-segment top-k lists are merged into the collection's
 top-k before any fusion, so results never depend on how points are spread over segments.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +46,9 @@ from segments.vectors.sparse import best_first, idf
 
 THREAD_THRESHOLD = 200_000
 """Segments with more stored floats than this are scored in a worker thread."""
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Worker threads one leaf search spreads its segments over (about the cores)."""
 
 INDEXED_ONLY_SMALL = 1000
 """With ``indexed_only``, unindexed segments are still searched while this small."""
@@ -92,21 +97,31 @@ async def search(
     exclude = exclude or set()
     weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
 
-    async def one(seg: AppendableSegment) -> None:
+    def several(group: list[tuple[AppendableSegment, np.ndarray]]) -> None:
+        for seg, candidates in group:
+            results.append((seg, seg.search(name, query, candidates, top, params)))
+
+    # The candidate masks are computed here, on the trio thread, where the actor cannot change
+    # a payload index mid-read. Small appendable segments are searched here too; the rest go
+    # to at most WORKERS threads (one hop each per stage, not one per segment: every hop costs
+    # the trio thread a wake-up and the GIL a hand-over, which under concurrent queries cost
+    # more than it saved).
+    light, heavy = [], []
+    for seg in segments:
         if params is not None and params.indexed_only and seg.appendable and (
             seg.size > INDEXED_ONLY_SMALL
         ):
-            return
-        mask = _candidates(seg, flt, exclude)
-        if seg.size * weight > THREAD_THRESHOLD or not seg.appendable:
-            hits = await trio.to_thread.run_sync(seg.search, name, query, mask, top, params)
-        else:
-            hits = seg.search(name, query, mask, top, params)
-        results.append((seg, hits))
-
-    async with trio.open_nursery() as nursery:
-        for seg in segments:
-            nursery.start_soon(one, seg)
+            continue
+        big = seg.size * weight > THREAD_THRESHOLD or not seg.appendable
+        (heavy if big else light).append((seg, _candidates(seg, flt, exclude)))
+    several(light)
+    groups = [heavy[i::WORKERS] for i in range(min(WORKERS, len(heavy)))]
+    if len(groups) == 1:
+        await trio.to_thread.run_sync(several, groups[0])
+    elif groups:
+        async with trio.open_nursery() as nursery:
+            for group in groups:
+                nursery.start_soon(trio.to_thread.run_sync, several, group)
 
     if not results:
         return []

@@ -297,6 +297,11 @@ class SparseVectors:
         owners = np.repeat(offs, lengths)[order]
         return Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
 
+    def prepare(self) -> None:
+        """Blocking: build the inverted index now (an indexed segment does it in the optimizer's
+        thread, so the first queries after a swap or restart do not pay for it)."""
+        self._postings()
+
     def _postings(self) -> tuple[Postings, np.ndarray]:
         """The inverted index and the offsets changed since it was built (rebuilt if too many)."""
         index = self._index
@@ -348,9 +353,14 @@ class SparseVectors:
             offs = np.concatenate(parts_offs)
             weights = np.concatenate(parts_weights)
             keep = ok[offs] & (changed[offs] <= index.version)
-            uniq, inverse = np.unique(offs[keep], return_inverse=True)
-            hit_offs.append(uniq)
-            hit_scores.append(np.bincount(inverse, weights=weights[keep], minlength=len(uniq)))
+            # Accumulate over every offset (O(postings + points)) rather than sort the
+            # postings' offsets (np.unique was 60 % of a sparse query's time under py-spy).
+            offs = offs[keep]
+            size = len(self.present)
+            sums = np.bincount(offs, weights=weights[keep], minlength=size)
+            touched = np.flatnonzero(np.bincount(offs, minlength=size))
+            hit_offs.append(touched)
+            hit_scores.append(sums[touched])
         fresh = stale[ok[stale]]
         if len(fresh):
             scores, overlap = self._score_rows(fresh, indices, values)
