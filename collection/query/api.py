@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from collection.errors import BadRequest, NotFound
 from collection.handle import Collection
 from collection.operations import check_key
@@ -44,7 +46,7 @@ def _explain(ctx: QueryContext, final: Scored, points: list[dict[str, Any]]) -> 
     time. Ranks are 0-based within the stage's output."""
     assert ctx.ranks is not None and ctx.stats is not None
     index = {
-        label: {pid: (rank, float(s.scores[rank])) for rank, pid in enumerate(s.ids)}
+        label: {pid: (rank, np.float32(s.scores[rank])) for rank, pid in enumerate(s.ids)}
         for label, s in ctx.ranks.items()
     }
     for point, pid in zip(points, final.ids, strict=True):
