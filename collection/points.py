@@ -13,6 +13,12 @@ from segments.appendable import AppendableSegment
 from segments.payload_path import select
 
 
+def with_vector_of(body: dict[str, Any]) -> Any:
+    """``with_vector`` of a request body, or its alias ``with_vectors`` (Qdrant takes both)."""
+    value = body.get("with_vector")
+    return body.get("with_vectors") if value is None else value
+
+
 def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
     """Validate ``with_vector`` (bool or list of names) against the configured vectors."""
     if with_vector is None or isinstance(with_vector, bool):

@@ -15,7 +15,7 @@ import numpy as np
 from collection.errors import BadRequest, NotFound
 from collection.handle import Collection
 from collection.operations import check_key
-from collection.points import check_with_payload, check_with_vector, point_json
+from collection.points import check_with_payload, check_with_vector, point_json, with_vector_of
 from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
 from collection.query.planner import Limits, Planner, Stage
@@ -24,6 +24,10 @@ from segments.ids import normalize_id
 
 
 def _planner(coll: Collection, limits: Limits, exists: Callable[[str], bool]) -> Planner:
+    """A planner whose limit cap is at least the collection's size, so a larger limit (any
+    u64 is valid) is the same as asking for every point."""
+    cap = max(limits.max_limit, coll.holder.points_count)
+    limits = Limits(cap, limits.max_depth, limits.max_prefetches)
     return Planner(coll.config, coll.name, limits, set(coll.holder.payload_schema), exists)
 
 
@@ -79,7 +83,7 @@ async def query(
 ) -> dict[str, Any]:
     """QueryResponse for one request body."""
     with_payload = check_with_payload(body.get("with_payload"))
-    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    with_vector = check_with_vector(coll.config, with_vector_of(body))
     root = _planner(coll, limits, exists).plan(body)
     ctx = QueryContext(coll, lookup, [] if explain else None, {} if explain else None)
     scored = (await run_stage(ctx, root)).take(root.offset)
@@ -114,10 +118,8 @@ async def groups(
     for name, value in (("group_size", group_size), ("limit", limit)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise BadRequest(f"Validation error: {name} must be a positive integer")
-        if value > limits.max_limit:
-            raise BadRequest(f"Wrong input: {name} must be at most {limits.max_limit}")
     with_payload = check_with_payload(body.get("with_payload"))
-    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    with_vector = check_with_vector(coll.config, with_vector_of(body))
     with_lookup = _with_lookup(body.get("with_lookup"), exists)
     every = max(coll.holder.points_count, 1)
     inner = {k: v for k, v in body.items() if k not in ("group_by", "group_size", "with_lookup")}
@@ -162,6 +164,6 @@ def _lookup_record(coll: Collection, gid: Any, spec: dict[str, Any]) -> dict[str
     found = coll.retrieve(
         [pid],
         True if with_payload is None else with_payload,
-        spec.get("with_vectors", spec.get("with_vector")) or False,
+        with_vector_of(spec) or False,
     )
     return found[0] if found else None

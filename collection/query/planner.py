@@ -128,10 +128,7 @@ class Planner:
         offset = request.get("offset") or 0
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise BadRequest("Validation error: offset must be a non-negative integer")
-        if limit + offset > self.limits.max_limit:
-            raise BadRequest(
-                f"Wrong input: limit + offset must be at most {self.limits.max_limit}"
-            )
+        offset = min(offset, self.limits.max_limit)  # any u64 is taken, as Qdrant does
         return self._stage(request, None, 0, "root", limit, offset)
 
     # --- building ---------------------------------------------------------------------------
@@ -140,9 +137,7 @@ class Planner:
             return DEFAULT_LIMIT
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise BadRequest(f"Validation error: {name} must be 1 or larger")
-        if value > self.limits.max_limit:
-            raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
-        return value
+        return min(value, self.limits.max_limit)  # any u64 is taken: more is all there is
 
     def _filter(self, value: Any) -> Filter | None:
         if value is not None and not isinstance(value, dict):
