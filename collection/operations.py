@@ -96,21 +96,19 @@ def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
         raise BadRequest(
             f"Wrong input: Vector dimension error: expected dim: {params.size}, got {len(arr)}"
         )
-    _check_datatype(name, arr, params.datatype)
-    arr = arr.astype(np.float32)
+    arr = as_datatype(arr, params.datatype).astype(np.float32)
     if not np.isfinite(arr).all():
         raise BadRequest(f"Wrong input: vector `{name}` holds NaN or infinite values")
     return arr
 
 
-def _check_datatype(name: str, arr: np.ndarray, datatype: Datatype | None) -> None:
-    if datatype is Datatype.UINT8 and arr.size:
-        wide = arr.astype(np.float64)
-        if not (np.isfinite(wide).all() and (wide == np.round(wide)).all()
-                and wide.min() >= 0 and wide.max() <= 255):
-            raise BadRequest(
-                f"Wrong input: vector `{name}` is uint8: values must be whole numbers in 0..255"
-            )
+def as_datatype(arr: np.ndarray, datatype: Datatype | None) -> np.ndarray:
+    """Values as the storage datatype reads them: for uint8, Rust's ``as u8`` (truncated toward
+    zero, saturated to 0..255, NaN -> 0), as Qdrant converts instead of refusing."""
+    if datatype is not Datatype.UINT8 or not arr.size:
+        return arr
+    wide = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.trunc(wide), 0.0, 255.0).astype(np.float32)
 
 
 def document_vector(config: CollectionConfig, name: str, value: Any, query: bool) -> Any:
@@ -140,13 +138,14 @@ def one_vector(config: CollectionConfig, name: str, value: Any, query: bool = Fa
             indices, values = validate_sparse(value)
             return {"indices": indices, "values": values}
         if kind == "multi":
+            if isinstance(value, list) and value and not isinstance(value[0], list):
+                value = [value]  # a flat vector is a one-row multivector, as Qdrant takes it
             if not (isinstance(value, list) and value and isinstance(value[0], list)):
                 if isinstance(value, list) and not value:
                     raise ShapeError("", "multivector must not be empty")
                 raise ValueError(f"vector `{shown}` is a multivector: expected a list of vectors")
             rows = validate_multi(value, config.vectors[name].size)
-            _check_datatype(name, rows, config.vectors[name].datatype)
-            return rows
+            return as_datatype(rows, config.vectors[name].datatype)
     except ShapeError as exc:
         where = ".".join(x for x in ("vector", name, exc.field) if x)
         raise invalid(where, exc.message) from None
@@ -174,6 +173,9 @@ def check_payload(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise BadRequest("Format error in JSON body: payload must be a JSON object")
     return value
+
+
+UPDATE_MODES = ("upsert", "insert_only", "update_only")
 
 
 def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
@@ -205,6 +207,13 @@ def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
     record = {"op": "upsert", "points": list(unique.values())}
     if body.get("update_filter") is not None:
         record["update_filter"] = check_filter(body["update_filter"])
+    mode = body.get("update_mode")
+    if mode is not None and mode not in UPDATE_MODES:
+        raise BadRequest(
+            f"Format error in JSON body: update_mode must be one of {', '.join(UPDATE_MODES)}"
+        )
+    if mode not in (None, "upsert"):
+        record["update_mode"] = mode  # insert_only: new ids only; update_only: existing only
     return record
 
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest
 from collection.operations import check_key
 from segments.appendable import AppendableSegment
 from segments.payload_path import select
+
+
+def with_vector_of(body: dict[str, Any]) -> Any:
+    """``with_vector`` of a request body, or its alias ``with_vectors`` (Qdrant takes both)."""
+    value = body.get("with_vector")
+    return body.get("with_vectors") if value is None else value
 
 
 def check_with_vector(config: CollectionConfig, with_vector: Any) -> Any:
@@ -50,17 +58,19 @@ def check_with_payload(with_payload: Any) -> Any:
 def vectors_json(
     config: CollectionConfig, seg: AppendableSegment, offset: int, with_vector: Any
 ) -> Any:
-    """A point's vectors as Qdrant answers them (a bare list for the unnamed default)."""
+    """A point's requested vectors as Qdrant answers them: a bare list (or matrix) when they
+    are exactly the unnamed default one, else an object by name (the default under ``""``),
+    ``{}`` when it has none of them. Numbers stay float32 so they serialise shortest."""
     if with_vector is False:
         return None
     names = config.segment.names() if with_vector is True else [n or UNNAMED for n in with_vector]
     out = {}
-    for name in names:
-        vec = seg.vector_of(offset, name)
+    for name in dict.fromkeys(names):
+        vec = seg.vector_output(offset, name)
         if vec is not None:
             out[name] = vec
-    if config.vectors_unnamed:
-        return out.get(UNNAMED, {} if with_vector is not True else None)
+    if config.vectors_unnamed and len(out) == 1 and UNNAMED in out:
+        return out[UNNAMED]
     return out
 
 
@@ -76,7 +86,7 @@ def point_json(
     out: dict[str, Any] = {"id": seg.ids.ids[offset]}
     if score is not None:
         out["version"] = seg.version_of(offset)
-        out["score"] = float(score)
+        out["score"] = np.float32(score)
     if with_payload is not False:
         out["payload"] = select(seg.payload_of(offset), with_payload)
     vec = vectors_json(config, seg, offset, with_vector)

@@ -125,6 +125,11 @@ class AppendableSegment:
         store = self.vectors.get(name)
         return None if store is None else store.get(offset)
 
+    def vector_output(self, offset: int, name: str) -> Any:
+        """Vector ``name`` at ``offset`` for the wire (float32 arrays), or None."""
+        store = self.vectors.get(name)
+        return None if store is None else store.output(offset)
+
     def point_record(self, offset: int) -> dict[str, Any]:
         """The point at ``offset`` as an upsert record's point (vectors in JSON form)."""
         vectors = {}

@@ -119,10 +119,15 @@ class SegmentHolder:
         groups: dict[int, list[int]] = {}
         fresh: list[int] = []
         blocked = self._not_matching(record.get("update_filter"), [p["id"] for p in points])
+        mode = record.get("update_mode", "upsert")
         for i, point in enumerate(points):
             if point["id"] in blocked:
                 continue
             found = self.locate(point["id"])
+            if (mode == "insert_only" and found is not None) or (
+                mode == "update_only" and found is None
+            ):
+                continue
             if found is not None and not found[0].appendable:
                 found[0].delete(op_num, np.array([found[1]], dtype=np.int64))
                 found = None

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from collection.errors import BadRequest, NotFound
 from collection.handle import Collection
 from collection.operations import check_key
-from collection.points import check_with_payload, check_with_vector, point_json
+from collection.points import check_with_payload, check_with_vector, point_json, with_vector_of
 from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
 from collection.query.planner import Limits, Planner, Stage, check_count, range_indexed
@@ -22,6 +24,10 @@ from segments.ids import normalize_id
 
 
 def _planner(coll: Collection, limits: Limits, exists: Callable[[str], bool]) -> Planner:
+    """A planner whose limit cap is at least the collection's size, so a larger limit (any
+    u64 is valid) is the same as asking for every point."""
+    cap = max(limits.max_limit, coll.holder.points_count)
+    limits = Limits(cap, limits.max_depth, limits.max_prefetches)
     indexed = range_indexed(coll.holder.payload_schema)
     return Planner(coll.config, coll.name, limits, indexed, exists)
 
@@ -45,7 +51,7 @@ def _explain(ctx: QueryContext, final: Scored, points: list[dict[str, Any]]) -> 
     time. Ranks are 0-based within the stage's output."""
     assert ctx.ranks is not None and ctx.stats is not None
     index = {
-        label: {pid: (rank, float(s.scores[rank])) for rank, pid in enumerate(s.ids)}
+        label: {pid: (rank, np.float32(s.scores[rank])) for rank, pid in enumerate(s.ids)}
         for label, s in ctx.ranks.items()
     }
     for point, pid in zip(points, final.ids, strict=True):
@@ -78,7 +84,7 @@ async def query(
 ) -> dict[str, Any]:
     """QueryResponse for one request body."""
     with_payload = check_with_payload(body.get("with_payload"))
-    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    with_vector = check_with_vector(coll.config, with_vector_of(body))
     root = _planner(coll, limits, exists).plan(body)
     ctx = QueryContext(coll, lookup, [] if explain else None, {} if explain else None)
     scored = (await run_stage(ctx, root)).take(root.offset)
@@ -113,7 +119,7 @@ async def groups(
     group_size = check_count(group_size, "group_size", limits.max_limit)
     limit = check_count(limit, "limit", limits.max_limit)
     with_payload = check_with_payload(body.get("with_payload"))
-    with_vector = check_with_vector(coll.config, body.get("with_vector"))
+    with_vector = check_with_vector(coll.config, with_vector_of(body))
     with_lookup = _with_lookup(body.get("with_lookup"), exists)
     every = max(coll.holder.points_count, 1)
     inner = {k: v for k, v in body.items() if k not in ("group_by", "group_size", "with_lookup")}
@@ -158,6 +164,6 @@ def _lookup_record(coll: Collection, gid: Any, spec: dict[str, Any]) -> dict[str
     found = coll.retrieve(
         [pid],
         True if with_payload is None else with_payload,
-        spec.get("with_vectors", spec.get("with_vector")) or False,
+        with_vector_of(spec) or False,
     )
     return found[0] if found else None

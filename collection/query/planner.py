@@ -100,14 +100,14 @@ def merge_filters(outer: Filter | None, inner: Filter | None) -> Filter | None:
 
 def check_count(value: Any, name: str, most: int) -> int:
     """A count such as ``limit``: an unsigned integer (else a 400 format error), at least 1
-    (else a 422 validation error, as Qdrant's), at most ``most`` (heron's configured limit)."""
+    (else a 422 validation error, as Qdrant's); above ``most`` (heron's cap) it is capped."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise format_error(f"{name}: invalid value {value!r}, expected an unsigned integer")
     if value < 1:
         raise invalid(name, f"value {value} invalid, must be 1 or larger")
-    if value > most:
-        raise BadRequest(f"Wrong input: {name} must be at most {most}")
-    return value
+    if value >= 1 << 64:
+        raise format_error(f"{name}: invalid value {value!r}, expected an unsigned 64-bit integer")
+    return min(value, most)  # any u64 is taken, as Qdrant does: more than there is means all
 
 
 def _is_number_list(value: Any) -> bool:
@@ -154,10 +154,7 @@ class Planner:
         offset = request.get("offset") or 0
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise format_error(f"offset: invalid value {offset!r}, expected an unsigned integer")
-        if limit + offset > self.limits.max_limit:
-            raise BadRequest(
-                f"Wrong input: limit + offset must be at most {self.limits.max_limit}"
-            )
+        offset = min(offset, self.limits.max_limit)  # any u64 is taken, as Qdrant does
         return self._stage(request, None, 0, "root", limit, offset)
 
     # --- building ---------------------------------------------------------------------------

@@ -56,13 +56,13 @@ def parse_datetime(text: str) -> int | None:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-_WORD = re.compile(r"[^\W_]+")
+WORD_PATTERN = re.compile(r"[^\W_]+")
 
 
 @lru_cache(maxsize=16384)
 def tokens(text: str) -> tuple[str, ...]:
     """Qdrant's default word tokenizer used on fields without a text index (cached)."""
-    return tuple(word.lower() for word in _WORD.findall(text))
+    return tuple(word.lower() for word in WORD_PATTERN.findall(text))
 
 
 def geo_coords(x: Any) -> tuple[float, float] | None:

@@ -95,6 +95,12 @@ class DenseVectors:
             return None
         return self.data[offset].astype(np.float32).tolist()
 
+    def output(self, offset: int) -> np.ndarray | None:
+        """The vector at ``offset`` as float32 for the wire (serialised shortest), or None."""
+        if offset >= len(self.present) or not self.present[offset]:
+            return None
+        return self.data[offset].astype(np.float32)
+
     def _scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
         rows = rows.astype(np.float32, copy=False)
         if self.distance in (Distance.COSINE, Distance.DOT):

@@ -197,6 +197,13 @@ class MultiVectors:
         s, n = int(self.starts[offset]), int(self.counts[offset])
         return self.rows[s : s + n].astype(np.float32).tolist()
 
+    def output(self, offset: int) -> np.ndarray | None:
+        """The multivector at ``offset`` as a float32 matrix for the wire, or None."""
+        if offset >= len(self.present) or not self.present[offset]:
+            return None
+        s, n = int(self.starts[offset]), int(self.counts[offset])
+        return self.rows[s : s + n].astype(np.float32)
+
     def prepare_query(self, query: np.ndarray) -> np.ndarray:
         """A query as float32 ``m x dim`` rows, normalised for Cosine."""
         q = np.asarray(query, dtype=np.float32)

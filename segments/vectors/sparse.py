@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -274,6 +275,16 @@ class SparseVectors:
         return {
             "indices": self.indices[s : s + n].tolist(),
             "values": self.values[s : s + n].tolist(),
+        }
+
+    def output(self, offset: int) -> dict[str, Any] | None:
+        """The sparse vector at ``offset`` for the wire (values as float32), or None."""
+        if offset >= len(self.present) or not self.present[offset]:
+            return None
+        s, n = int(self.starts[offset]), int(self.lengths[offset])
+        return {
+            "indices": self.indices[s : s + n].tolist(),
+            "values": self.values[s : s + n].astype(np.float32),
         }
 
     def count(self, live: np.ndarray) -> int:

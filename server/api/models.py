@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from collection.errors import invalid
 from collection.operations import check_filter
@@ -42,7 +42,7 @@ class PointRequest(Request):
 
     ids: list[Any]
     with_payload: Any = True
-    with_vector: Any = False
+    with_vector: Any = Field(False, validation_alias=AliasChoices("with_vector", "with_vectors"))
 
     @field_validator("ids")
     @classmethod
@@ -56,7 +56,7 @@ class ScrollRequest(WithFilter):
     offset: Any = None
     limit: int = Field(10, ge=1)
     with_payload: Any = True
-    with_vector: Any = False
+    with_vector: Any = Field(False, validation_alias=AliasChoices("with_vector", "with_vectors"))
     order_by: Any = None
 
     @field_validator("offset")
@@ -89,7 +89,7 @@ class QueryRequest(WithFilter):
     limit: int = Field(10, ge=1)
     offset: int = Field(0, ge=0)
     with_payload: Any = False
-    with_vector: Any = False
+    with_vector: Any = Field(False, validation_alias=AliasChoices("with_vector", "with_vectors"))
     lookup_from: Any = None
 
 

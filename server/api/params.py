@@ -78,10 +78,3 @@ def check_batch_size(limits: LimitsSettings, record: dict[str, Any]) -> None:
     most = limits.max_batch_points
     if len(record.get("points") or ()) > most:
         raise BadRequest(f"Wrong input: at most {most} points may be sent in one request")
-
-
-def check_limit(limits: LimitsSettings, limit: int) -> None:
-    """Refuse a page larger than ``limits.max_limit``."""
-    most = limits.max_limit
-    if limit > most:
-        raise BadRequest(f"Wrong input: limit must be at most {most}")

@@ -17,7 +17,7 @@ from collection.query.scrolling import scroll_ordered
 from segments.ids import normalize_id
 from server.api.context import Context, Handler, Op, ops, update_result
 from server.api.models import CountRequest, PointRequest, ScrollRequest
-from server.api.params import Query, body_object, check_batch_size, check_limit, flag
+from server.api.params import Query, body_object, check_batch_size, flag
 
 Path = dict[str, str]
 
@@ -69,7 +69,6 @@ async def get_point(ctx: Context, path: Path, query: Query, body: Any) -> Any:
 async def scroll_points(ctx: Context, path: Path, query: Query, body: Any) -> Any:
     coll = ctx.collection(path["collection_name"])
     req = ScrollRequest.model_validate(body_object(body))
-    check_limit(ctx.limits, req.limit)
     if req.order_by is not None:
         return await scroll_ordered(
             coll, req.order_by, req.filter, req.offset, req.limit, req.with_payload,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from collection.errors import format_error
+from collection.points import with_vector_of
 from collection.query import api as engine
 from collection.query import matrix
 from server.api.context import Context, Op, ops
@@ -57,7 +58,7 @@ def search_as_query(body: dict[str, Any]) -> dict[str, Any]:
         "limit": body.get("limit", 10),
         "offset": body.get("offset") or 0,
         "with_payload": body.get("with_payload"),
-        "with_vector": body.get("with_vector", body.get("with_vectors")),
+        "with_vector": with_vector_of(body),
         "score_threshold": body.get("score_threshold"),
     }
 

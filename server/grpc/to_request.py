@@ -349,6 +349,14 @@ def payload_index_json(msg: Any) -> dict[str, Any]:
     return {"type": name.removesuffix("_index_params"), **to_json(value)}
 
 
+def stemmer_json(msg: Any) -> dict[str, Any] | None:
+    """``StemmingAlgorithm`` -> REST's ``{"type": "snowball", "language": ...}`` (or none)."""
+    name, value = _which(msg, "stemming_params")
+    if name == "snowball":
+        return {"type": "snowball", **to_json(value)}
+    return {"type": "none"} if name == "disabled" else None
+
+
 def quantization_json(msg: Any) -> Any:
     name, value = _which(msg, "quantization")
     if name is None:
@@ -396,6 +404,7 @@ UNIONS: dict[str, Callable[[Any], Any]] = {
     "qdrant.MultExpression": _only("mult"),
     "qdrant.SumExpression": _only("sum"),
     "qdrant.PayloadIndexParams": payload_index_json,
+    "qdrant.StemmingAlgorithm": stemmer_json,
     "qdrant.QuantizationConfig": quantization_json,
     "qdrant.QuantizationConfigDiff": quantization_json,
     "qdrant.VectorsConfig": vectors_config_json,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient, models
 
-from tests.api.test_payload_index_api import DIM, FIELDS, NAME, _points, assert_same
+from tests.api.test_payload_index_api import DIM, FIELDS, NAME, PHRASE_TEXT, T, _points, assert_same
 from tests.server import HeronProcess
 
 
@@ -33,7 +33,8 @@ def test_filters_over_grpc_match_rest_and_local_mode(server: HeronProcess) -> No
             NAME, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT))
         client.upsert(NAME, points, wait=True)
     for key, kind in FIELDS.items():
-        over_grpc.create_payload_index(NAME, key, field_schema=kind, wait=True)
+        schema_of = PHRASE_TEXT if kind == T.TEXT else kind  # local mode matches phrases anyway
+        over_grpc.create_payload_index(NAME, key, field_schema=schema_of, wait=True)
     schema = over_rest.get_collection(NAME).payload_schema
     assert {k: v.data_type for k, v in schema.items()} == FIELDS
     assert_same(over_grpc, local)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -22,7 +23,11 @@ def _wait_green(client: QdrantClient, name: str, timeout: float = 30.0) -> model
 
 def _state(client: QdrantClient, name: str) -> dict:
     points, _ = client.scroll(name, limit=10_000, with_payload=True, with_vectors=True)
-    return {p.id: (p.payload, p.vector) for p in points}
+    def as_f32(vectors: Any) -> Any:  # heron writes float32 shortest, local mode widened
+        return {k: np.float32(v).tolist() if isinstance(v, list) else v
+                for k, v in vectors.items()}
+
+    return {p.id: (p.payload, as_f32(p.vector)) for p in points}
 
 
 def test_small_segments_are_merged_and_survive_restart(tmp_path: Path) -> None:

@@ -196,11 +196,6 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
     # limits
     "prefetch_deeper_than_limit": (QUERY, _nested(MAX_DEPTH + 1), 400),
     "too_many_prefetches": (QUERY, _flat(MAX_PREFETCHES + 1), 400),
-    "limit_over_max": (QUERY, {"query": D, "using": "dense", "limit": MAX_LIMIT + 1}, 400),
-    "prefetch_limit_over_max": (
-        QUERY, {"prefetch": {"query": D, "using": "dense", "limit": MAX_LIMIT + 1},
-                "query": D, "using": "dense"}, 400,
-    ),
     "negative_limit": (QUERY, {"query": D, "using": "dense", "limit": -1}, 400),
     "limit_zero": (QUERY, {"query": D, "using": "dense", "limit": 0}, 422),
     "prefetch_limit_zero": (
@@ -258,9 +253,6 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
         GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": 0}, 422,
     ),
     "groups_limit_zero": (GROUPS, {"query": D, "using": "dense", "group_by": "doc", "limit": 0}, 422),
-    "groups_group_size_over_max": (
-        GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": MAX_LIMIT + 1}, 400,
-    ),
     "groups_with_lookup_missing_collection": (
         GROUPS, {"query": D, "using": "dense", "group_by": "doc", "with_lookup": MISSING_COLLECTION},
         404,
@@ -434,7 +426,6 @@ CLIENT_CASES: dict[str, tuple[ClientCall, int | None]] = {
         ),
         400,
     ),
-    "limit_over_max": (lambda c, n: c.query_points(n, query=D, using="dense", limit=MAX_LIMIT + 1), 400),
     "sparse_on_dense": (
         lambda c, n: c.query_points(n, query=M.SparseVector(**SPARSE), using="dense"), 400,
     ),
