@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from collection.config import CollectionConfig
 from collection.errors import BadRequest, CollectionClosed, NotFound, Overloaded
 from collection.messages import Call, Flush, Stop, Update, UpdateResult
 from collection.points import check_with_payload, check_with_vector, point_json
-from segments.filters import parse_filter
+from segments.filters import Filter, parse_filter
 from segments.holder import FlushPlan, SegmentHolder
 from segments.ids import PointId, id_sort_key
 from segments.payload_path import parse_path, values_at
@@ -62,6 +63,12 @@ class Collection:
         self.optimizer_scope = trio.CancelScope()
         self.needs_optimization: Any = None
         """Set by the optimizer: a callable telling whether segments await a rebuild."""
+        self.planned_optimizations: Any = None
+        """Set by the optimizer: a callable listing the rebuilds it would start now."""
+        self.optimizations: Any = None
+        """Set by the optimizer: its tracker of running and finished optimizations."""
+        self.unindexed_filters: Counter[str] = Counter()
+        """How often reads filtered on each payload key that has no index (for /issues)."""
 
     # --- lifecycle ------------------------------------------------------------------------
     @staticmethod
@@ -178,8 +185,12 @@ class Collection:
             "segments_count": len(self.holder.segments),
             "config": self.config.to_json(),
             "payload_schema": self.payload_schema(),
-            "update_queue": {"length": self._send.statistics().current_buffer_used},
+            "update_queue": {"length": self.mailbox_stats().current_buffer_used},
         }
+
+    def mailbox_stats(self) -> Any:
+        """The update queue's statistics (``current_buffer_used``, ``max_buffer_size``)."""
+        return self._send.statistics()
 
     def busy(self) -> bool:
         """Whether the optimizer is rebuilding or has rebuilds planned (status yellow)."""
@@ -223,9 +234,18 @@ class Collection:
                 out.append(point_json(self.config, seg, off, with_payload, with_vector))
         return out
 
+    def compile_filter(self, filter_json: Any) -> Filter | None:
+        """A read's filter, parsed; counts the payload keys it reads without an index."""
+        if not filter_json:
+            return None
+        flt = parse_filter(filter_json)
+        schema = self.holder.payload_schema
+        self.unindexed_filters.update(k for k in flt.field_keys() if k not in schema)
+        return flt
+
     def matching(self, filter_json: Any) -> list[tuple[Any, np.ndarray]]:
         """(segment, live offsets matching the filter) for each segment."""
-        flt = parse_filter(filter_json) if filter_json else None
+        flt = self.compile_filter(filter_json)
         out = []
         for seg in self.holder:
             mask = seg.live_mask()

@@ -888,6 +888,23 @@ class Filter:
             children.extend(self.min_should.conditions)
         return max((c.cost for c in children), default=0)
 
+    def field_keys(self) -> set[str]:
+        """Payload keys the filter's field conditions look at (nested ones as ``a[].b``), so
+        the collection can notice keys filtered on often without an index."""
+        keys: set[str] = set()
+        children = [*self.must, *self.should, *self.must_not]
+        if self.min_should is not None:
+            children.extend(self.min_should.conditions)
+        for cond in children:
+            if isinstance(cond, FieldCondition):
+                keys.add(cond.key)
+            elif isinstance(cond, Filter):
+                keys |= cond.field_keys()
+            elif isinstance(cond, NestedCondition):
+                base = cond.key if cond.key.endswith("[]") else cond.key + "[]"
+                keys |= {f"{base}.{k}" for k in cond.filter.field_keys()}
+        return keys
+
     @property
     def is_empty(self) -> bool:
         """True if the filter has no conditions at all (it matches everything)."""

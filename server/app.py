@@ -10,7 +10,12 @@ from quart_trio import QuartTrio
 from server import openapi
 from server.auth import authorize, presented_key
 from server.config import Settings
-from server.errors import error_response
+from server.dashboard import bp as dashboard_bp
+from server.errors import error_response, to_heron_error
+from server.monitor import logs
+from server.monitor import routes as monitor_routes
+from server.monitor.issues import Issues
+from server.monitor.stats import Monitor
 from server.registry import Registry
 from server.routes import collections, index, points, query, service
 
@@ -28,9 +33,13 @@ def create_app(settings: Settings) -> QuartTrio:
         flush_interval=settings.storage.flush_interval_sec,
     )
     app.config["HERON_REGISTRY"] = registry
+    monitor = app.config["HERON_MONITOR"] = Monitor()
+    app.config["HERON_ISSUES"] = Issues()
 
-    for module in (service, collections, points, index, query, openapi):
+    for module in (service, collections, points, index, query, openapi, monitor_routes):
         app.register_blueprint(module.bp)
+    app.register_blueprint(dashboard_bp)
+    logs.install(app, settings, monitor)
 
     @app.before_serving
     async def start_registry() -> None:
@@ -55,6 +64,8 @@ def create_app(settings: Settings) -> QuartTrio:
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:
-        return error_response(exc, getattr(g, "started", None))
+        err = to_heron_error(exc)
+        g.error_reason = err.message
+        return error_response(err, getattr(g, "started", None))
 
     return app

@@ -12,6 +12,8 @@ import re
 from collection.errors import Forbidden, Unauthorized
 
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+OPEN_PREFIX = "/dashboard"
+"""The dashboard's static files: the page itself asks for a key before calling the API."""
 
 _READ_POST = re.compile(
     r"^/collections/[^/]+/points(/scroll|/count|/query(/batch|/groups)?|/search(/batch|/groups)?"
@@ -42,6 +44,8 @@ def authorize(
 ) -> None:
     """Raise ``Unauthorized`` / ``Forbidden`` unless ``key`` allows this request."""
     if (api_key is None and read_only_key is None) or path in OPEN_PATHS:
+        return
+    if method in ("GET", "HEAD") and (path == OPEN_PREFIX or path.startswith(OPEN_PREFIX + "/")):
         return
     if key is not None and api_key is not None and hmac.compare_digest(key, api_key):
         return

@@ -17,6 +17,7 @@ from typing import Any
 import trio
 
 from server.config import ConfigError, Settings, load_settings
+from server.monitor.logs import log_startup
 
 log = logging.getLogger("heron")
 
@@ -147,6 +148,8 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
             nursery.start_soon(watch_signals)
             binds = await nursery.start(run_server)
             log.info("heron serving on %s", ", ".join(binds))
+            if "HERON_REGISTRY" in getattr(app, "config", {}):
+                log_startup(app.config["HERON_SETTINGS"], app.config["HERON_REGISTRY"], binds)
     return not forced
 
 

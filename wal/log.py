@@ -8,6 +8,7 @@ updates share one durable commit (group commit).
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -35,17 +36,26 @@ class WriteAheadLog:
             max_dbs=0,
             readahead=False,
         )
+        self.commits = 0
+        """Durable commits made (one per group of records), for the metrics."""
+        self.records = 0
+        self.commit_seconds = 0.0
+        """Time spent in those commits, fsync included."""
 
     def close(self) -> None:
         self._env.close()
 
     def append(self, records: Sequence[tuple[int, bytes]]) -> None:
         """Write ``(op_num, data)`` pairs in one transaction and fsync before returning."""
+        started = time.perf_counter()
         while True:
             try:
                 with self._env.begin(write=True) as txn:
                     for op_num, data in records:
                         txn.put(_key(op_num), data, overwrite=True)
+                self.commit_seconds += time.perf_counter() - started
+                self.commits += 1
+                self.records += len(records)
                 return
             except lmdb.MapFullError:
                 self._env.set_mapsize(self._env.info()["map_size"] * 2)

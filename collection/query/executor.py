@@ -203,7 +203,7 @@ def higher_is_better(config: CollectionConfig, name: str) -> bool:
 
 def _matching(coll: Any, flt: dict[str, Any] | None) -> tuple[list[Any], list[Location]]:
     """Every live point matching a filter, with its location."""
-    compiled = parse_filter(flt) if flt else None
+    compiled = coll.compile_filter(flt)
     ids: list[Any] = []
     locs: list[Location] = []
     for seg in coll.holder:
@@ -273,7 +273,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         )
     elif isinstance(q, Nearest):
         vector = resolve_vector(ctx, stage)
-        flt = parse_filter(stage.filter) if stage.filter else None
+        flt = coll.compile_filter(stage.filter)
         hits = await search(
             list(coll.holder), stage.using, vector,
             higher_is_better(coll.config, stage.using), flt, top, stage.score_threshold,

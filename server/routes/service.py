@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from server.routes.common import ok
-
 QDRANT_API_VERSION = "1.19.0"
 
 bp = Blueprint("service", __name__)
@@ -26,8 +24,3 @@ async def root() -> Response:
 @bp.get("/readyz")
 async def health() -> Response:
     return Response("healthz check passed", content_type="text/plain")
-
-
-@bp.get("/telemetry")
-async def telemetry() -> Response:
-    return ok({"id": "heron", "app": {"name": "heron", "version": QDRANT_API_VERSION}})
