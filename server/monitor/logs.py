@@ -14,6 +14,7 @@ from server.config import Settings
 from server.monitor.stats import Monitor
 
 access_log = logging.getLogger("heron.access")
+reason_log = logging.getLogger("heron.errors")
 log = logging.getLogger("heron")
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -42,7 +43,7 @@ def install(app: Any, settings: Settings, monitor: Monitor) -> None:
                             path, status, seconds * 1000)
         reason = getattr(g, "error_reason", None)
         if reason is not None and 400 <= status < 500:
-            access_log.debug("%s %s answered %d: %s", request.method, request.path, status, reason)
+            reason_log.debug("%s %s answered %d: %s", request.method, request.path, status, reason)
         return response
 
 
