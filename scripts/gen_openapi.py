@@ -53,6 +53,12 @@ IMPLEMENTED: dict[str, tuple[str, ...]] = {
     P + "/query/groups": ("post",),
     P + "/search": ("post",),
     P + "/search/batch": ("post",),
+    "/metrics": ("get",),
+    "/telemetry": ("get",),
+    "/issues": ("get", "delete"),
+    "/cluster": ("get",),
+    C + "/cluster": ("get",),
+    C + "/optimizations": ("get",),
 }
 
 PROSE = {"description", "summary", "example", "examples", "externalDocs", "tags", "title",
