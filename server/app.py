@@ -14,7 +14,6 @@ from server.dashboard import bp as dashboard_bp
 from server.errors import error_response, to_heron_error
 from server.monitor import logs
 from server.monitor import routes as monitor_routes
-from server.monitor.issues import Issues
 from server.monitor.stats import Monitor
 from server.registry import Registry
 from server.routes import collections, index, points, query, service
@@ -34,7 +33,6 @@ def create_app(settings: Settings) -> QuartTrio:
     )
     app.config["HERON_REGISTRY"] = registry
     monitor = app.config["HERON_MONITOR"] = Monitor()
-    app.config["HERON_ISSUES"] = Issues()
 
     for module in (service, collections, points, index, query, openapi, monitor_routes):
         app.register_blueprint(module.bp)

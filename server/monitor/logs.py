@@ -64,10 +64,12 @@ def startup_lines(settings: Settings, registry: Any, binds: list[str]) -> list[s
     ]
     lines += [f"  {name}: {c.holder.points_count} points, {len(c.holder.segments)} segments"
               for name, c in sorted(colls.items())]
-    lines += [
-        f"REST API on {', '.join(binds)} (dashboard at {binds[0] if binds else ''}/dashboard)",
-        f"API keys: {keys}",
-    ]
+    lines.append(f"REST API on {', '.join(binds)} (dashboard at {binds[0] if binds else ''}"
+                 "/dashboard)")
+    grpc_port = getattr(service, "grpc_port", None)
+    if grpc_port:
+        lines.append(f"gRPC API on {service.host}:{grpc_port}")
+    lines.append(f"API keys: {keys}")
     return lines
 
 

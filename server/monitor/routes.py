@@ -6,7 +6,6 @@ from quart import Blueprint, Response, current_app, request
 
 from collection.errors import BadRequest
 from server.monitor import metrics, optimizations, telemetry
-from server.monitor.issues import Issues
 from server.monitor.stats import Monitor
 from server.routes.common import collection, ok, registry
 from server.routes.service import QDRANT_API_VERSION
@@ -16,10 +15,6 @@ bp = Blueprint("monitor", __name__)
 
 def monitor() -> Monitor:
     return current_app.config["HERON_MONITOR"]
-
-
-def issues() -> Issues:
-    return current_app.config["HERON_ISSUES"]
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -73,10 +68,10 @@ async def get_optimizations(name: str) -> Response:
 
 @bp.get("/issues")
 async def get_issues() -> Response:
-    return ok({"issues": issues().current(_collections())})
+    return ok({"issues": monitor().issues.current(_collections())})
 
 
 @bp.delete("/issues")
 async def clear_issues() -> Response:
-    issues().clear(_collections())
+    monitor().issues.clear(_collections())
     return ok(True)

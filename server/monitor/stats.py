@@ -13,6 +13,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from server.monitor.issues import Issues
+
 BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
 """Upper bounds (seconds) of the response duration histograms, as Qdrant buckets them."""
 
@@ -88,9 +90,11 @@ class ResponseStats:
 
 
 class Monitor:
-    """What the server observes about itself: REST and gRPC responses and its start time."""
+    """What the server observes about itself: REST and gRPC responses, its start time, and the
+    issues it has noticed."""
 
     def __init__(self) -> None:
         self.rest = ResponseStats("rest")
         self.grpc = ResponseStats("grpc")
         self.started = time.time()
+        self.issues = Issues()
