@@ -18,11 +18,13 @@ reason_log = logging.getLogger("heron.errors")
 log = logging.getLogger("heron")
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+_QDRANT_NAMES = {"collection_name": "name"}
 
 
 def endpoint_template(rule: str) -> str:
-    """A route rule as Qdrant names endpoints: ``/collections/<name>`` -> ``/collections/{name}``."""
-    return _PARAM.sub(r"{\1}", rule)
+    """A route rule as Qdrant names endpoints in its metrics and telemetry:
+    ``/collections/<collection_name>/points`` -> ``/collections/{name}/points``."""
+    return _PARAM.sub(lambda m: "{" + _QDRANT_NAMES.get(m[1], m[1]) + "}", rule)
 
 
 def install(app: Any, settings: Settings, monitor: Monitor) -> None:

@@ -57,8 +57,9 @@ def create(client: QdrantClient, name: str, threshold: int = 0) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeronProcess]:
-    """A server logging at DEBUG (so 4xx reasons show) with segments of up to 50k points."""
+def heron(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeronProcess]:
+    """This module's server (behind conftest's ``client`` and ``http``): logging at DEBUG so
+    4xx reasons show, with segments of up to 50k points."""
     storage: Path = tmp_path_factory.mktemp("obs") / "storage"
     srv = HeronProcess(storage, env={
         "HERON__SERVICE__LOG_LEVEL": "DEBUG",
@@ -66,19 +67,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeronProcess]:
     }).start()
     yield srv
     assert srv.stop() == 0, srv.log()
-
-
-@pytest.fixture()
-def client(server: HeronProcess) -> Iterator[QdrantClient]:
-    c = QdrantClient(url=server.url, timeout=60)
-    yield c
-    c.close()
-
-
-@pytest.fixture()
-def http(server: HeronProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=60) as c:
-        yield c
 
 
 def test_metrics_parse_and_move(client: QdrantClient, http: httpx.Client) -> None:
@@ -230,13 +218,13 @@ def test_issues_name_an_unindexed_filter_key(client: QdrantClient, http: httpx.C
     assert http.get("/issues").json()["result"]["issues"] == []
 
 
-def test_access_log_and_error_reasons(server: HeronProcess, http: httpx.Client) -> None:
-    offset = len(server.text())
+def test_access_log_and_error_reasons(heron: HeronProcess, http: httpx.Client) -> None:
+    offset = len(heron.text())
     marker = "/collections/access_log_probe"
     assert http.get(marker).status_code == 404
     assert http.get("/collections").status_code == 200
     time.sleep(0.2)
-    text = server.text()[offset:]
+    text = heron.text()[offset:]
     assert re.search(rf"INFO heron\.access: 127\.0\.0\.1 GET {marker} 404 \d+\.\d+ms", text), text
     assert re.search(r"INFO heron\.access: 127\.0\.0\.1 GET /collections 200 \d+\.\d+ms", text)
     assert re.search(rf"DEBUG heron\.errors: GET {marker} answered 404: "
