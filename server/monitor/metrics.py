@@ -71,7 +71,7 @@ def response_families(stats: ResponseStats) -> list[Family]:
         low.add(d.min, **labels)
         high.add(d.max, **labels)
         for bound, n in zip(BUCKETS, d.cumulative(), strict=True):
-            hist.add(n, "_bucket", **labels, le=_number(bound))
+            hist.add(n, "_bucket", **labels, le=repr(float(bound)))
         hist.add(d.count, "_bucket", **labels, le="+Inf")
         hist.add(d.total, "_sum", **labels)
         hist.add(d.count, "_count", **labels)
