@@ -1,8 +1,8 @@
 """heron's one exception tree: every error a request can cause, each carrying its HTTP status.
 
 Names say whose fault it is: ``BadRequest`` and its children are the caller's, ``NotFound`` is a
-missing thing the caller named, ``ServiceError`` is ours. ``server.errors`` turns any of them
-into Qdrant's error body.
+missing thing the caller named, ``ServiceError`` is ours. ``server.api.errors`` maps any of
+them to an HTTP status and a gRPC code.
 """
 
 from __future__ import annotations
@@ -64,6 +64,12 @@ class Overloaded(HeronError):
     """The collection's mailbox is full: the caller should retry later."""
 
     status = 503
+
+
+class Timeout(HeronError):
+    """The operation did not finish within the caller's ``timeout`` (or gRPC deadline)."""
+
+    status = 408
 
 
 class ServiceError(HeronError):

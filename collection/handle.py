@@ -22,7 +22,7 @@ from collection.config import CollectionConfig
 from collection.errors import BadRequest, CollectionClosed, NotFound, Overloaded
 from collection.messages import Call, Flush, Stop, Update, UpdateResult
 from collection.points import check_with_payload, check_with_vector, point_json
-from segments.filters import Filter, parse_filter
+from segments.filter import Filter, mask, parse_filter
 from segments.holder import FlushPlan, SegmentHolder
 from segments.ids import PointId, id_sort_key
 from segments.payload_path import parse_path, values_at
@@ -68,7 +68,7 @@ class Collection:
         self.optimizations: Any = None
         """Set by the optimizer: its tracker of running and finished optimizations."""
         self.unindexed_filters: Counter[str] = Counter()
-        """How often reads filtered on each payload key that has no index (for /issues)."""
+        """Reads that filtered on each payload key without an index (for /issues)."""
 
     # --- lifecycle ------------------------------------------------------------------------
     @staticmethod
@@ -234,28 +234,30 @@ class Collection:
                 out.append(point_json(self.config, seg, off, with_payload, with_vector))
         return out
 
-    def compile_filter(self, filter_json: Any) -> Filter | None:
-        """A read's filter, parsed; counts the payload keys it reads without an index."""
-        if not filter_json:
-            return None
-        flt = parse_filter(filter_json)
-        schema = self.holder.payload_schema
-        self.unindexed_filters.update(k for k in flt.field_keys() if k not in schema)
-        return flt
-
-    def matching(self, filter_json: Any) -> list[tuple[Any, np.ndarray]]:
-        """(segment, live offsets matching the filter) for each segment."""
-        flt = self.compile_filter(filter_json)
+    def matching(self, flt: Filter | None) -> list[tuple[Any, np.ndarray]]:
+        """(segment, mask of the live offsets matching the compiled filter) for each segment."""
         out = []
         for seg in self.holder:
-            mask = seg.live_mask()
-            if flt is not None:
-                mask &= flt.mask(seg)
-            out.append((seg, mask))
+            live = seg.live_mask()
+            if flt is not None and not flt.is_empty:
+                live &= mask(flt, seg)
+            out.append((seg, live))
         return out
 
+    def note_filters(self, *filters: Filter | None) -> None:
+        """Count one read against each payload key its filters look at without an index."""
+        keys: set[str] = set()
+        for flt in filters:
+            if flt is not None:
+                keys |= flt.field_keys()
+        schema = self.holder.payload_schema
+        self.unindexed_filters.update(k for k in keys if k not in schema)
+
     def count(self, filter_json: Any) -> int:
-        return int(sum(int(mask.sum()) for _, mask in self.matching(filter_json)))
+        """Live points matching a (validated) JSON filter; it is compiled once, here."""
+        flt = parse_filter(filter_json) if filter_json else None
+        self.note_filters(flt)
+        return int(sum(int(m.sum()) for _, m in self.matching(flt)))
 
     def scroll(
         self,
@@ -270,8 +272,10 @@ class Collection:
         with_vector = check_with_vector(self.config, with_vector)
         start = None if offset is None else id_sort_key(offset)
         found: list[tuple[tuple[int, int], Any, int]] = []
-        for seg, mask in self.matching(filter_json):
-            offs = np.flatnonzero(mask)
+        flt = parse_filter(filter_json) if filter_json else None  # compiled once, here
+        self.note_filters(flt)
+        for seg, live in self.matching(flt):
+            offs = np.flatnonzero(live)
             ids = seg.point_ids(offs)
             for pid, off in zip(ids, offs.tolist(), strict=True):
                 key = id_sort_key(pid)

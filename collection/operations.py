@@ -15,7 +15,7 @@ import numpy as np
 
 from collection.config import UNNAMED, CollectionConfig, Datatype
 from collection.errors import BadRequest, HeronError, NotFound
-from segments.filters import FilterError, parse_filter
+from segments.filter import Filter, FilterError, parse_filter
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
@@ -33,14 +33,20 @@ def point_id(value: Any) -> PointId:
         raise BadRequest(f"Format error in JSON body: {exc}") from None
 
 
-def check_filter(value: Any) -> Any:
-    """Validate a filter's syntax; return it unchanged (records keep the JSON form)."""
+def compile_filter(value: Any) -> Filter | None:
+    """Validate a JSON filter and compile it (``None`` for no filter or an empty one)."""
     if value is None:
         return None
     try:
-        parse_filter(value)
+        flt = parse_filter(value)
     except FilterError as exc:
         raise BadRequest(f"Bad filter: {exc}") from None
+    return None if flt.is_empty else flt
+
+
+def check_filter(value: Any) -> Any:
+    """Validate a filter's syntax; return it unchanged (records keep the JSON form)."""
+    compile_filter(value)
     return value
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``server/openapi.json``: the part of Qdrant's OpenAPI document that heron implements.
+"""Generate ``server/rest/openapi.json``: the part of Qdrant's OpenAPI document that heron implements.
 
 Reads the reference document, keeps only the paths and methods heron serves plus the component
 schemas they reference (transitively), and strips prose (descriptions, summaries, examples,
@@ -9,7 +9,7 @@ composition, refs, parameters and responses.
 The legacy ``/points/search`` and ``/points/search/batch`` endpoints are gone from the 1.19
 reference; heron still serves them, so their operations are described here (``HERON_EXTRA``).
 
-    .venv/bin/python scripts/gen_openapi.py [REFERENCE.json] [--out server/openapi.json]
+    .venv/bin/python scripts/gen_openapi.py [REFERENCE.json] [--out server/rest/openapi.json]
 """
 
 from __future__ import annotations
@@ -22,44 +22,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = ROOT / ".." / "shared" / "reference" / "qdrant-openapi-1.19.json"
-DEFAULT_OUT = ROOT / "server" / "openapi.json"
+DEFAULT_OUT = ROOT / "server" / "rest" / "openapi.json"
 
-C = "/collections/{collection_name}"
-P = C + "/points"
+sys.path.insert(0, str(ROOT))
+from server.rest.routes import ROUTES, UNDOCUMENTED, openapi_path  # noqa: E402
 
-IMPLEMENTED: dict[str, tuple[str, ...]] = {
-    "/": ("get",),
-    "/healthz": ("get",),
-    "/livez": ("get",),
-    "/readyz": ("get",),
-    "/collections": ("get",),
-    C: ("get", "put", "patch", "delete"),
-    C + "/exists": ("get",),
-    C + "/index": ("put",),
-    C + "/index/{field_name}": ("delete",),
-    P: ("put", "post"),
-    P + "/{id}": ("get",),
-    P + "/delete": ("post",),
-    P + "/scroll": ("post",),
-    P + "/count": ("post",),
-    P + "/payload": ("post", "put"),
-    P + "/payload/delete": ("post",),
-    P + "/payload/clear": ("post",),
-    P + "/vectors": ("put",),
-    P + "/vectors/delete": ("post",),
-    P + "/batch": ("post",),
-    P + "/query": ("post",),
-    P + "/query/batch": ("post",),
-    P + "/query/groups": ("post",),
-    P + "/search": ("post",),
-    P + "/search/batch": ("post",),
-    "/metrics": ("get",),
-    "/telemetry": ("get",),
-    "/issues": ("get", "delete"),
-    "/cluster": ("get",),
-    C + "/cluster": ("get",),
-    C + "/optimizations": ("get",),
-}
+P = "/collections/{collection_name}/points"
+
+IMPLEMENTED: dict[str, tuple[str, ...]] = {}
+"""The paths and methods heron serves (its route table), in the route table's order."""
+for _method, _rule, _op, _ in ROUTES:
+    if _op not in UNDOCUMENTED:
+        _path = openapi_path(_rule)
+        IMPLEMENTED[_path] = (*IMPLEMENTED.get(_path, ()), _method.lower())
 
 PROSE = {"description", "summary", "example", "examples", "externalDocs", "tags", "title",
          "deprecated"}

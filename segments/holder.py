@@ -16,7 +16,7 @@ import numpy as np
 
 from segments import storage
 from segments.appendable import AppendableSegment
-from segments.filters import parse_filter
+from segments.filter import Filter, mask, parse_filter
 from segments.ids import PointId
 from segments.immutable import ImmutableSegment
 from segments.payload_path import delete_at, set_at
@@ -78,12 +78,11 @@ class SegmentHolder:
                 out.append((seg, offs))
         return out
 
-    def select_filter(self, filter_json: Any) -> Selection:
-        flt = parse_filter(filter_json)
+    def select_filter(self, flt: Filter) -> Selection:
+        """(segment, live offsets matching the compiled filter) for each segment with some."""
         out: Selection = []
         for seg in self.segments.values():
-            mask = seg.live_mask() & flt.mask(seg)
-            offs = np.flatnonzero(mask)
+            offs = np.flatnonzero(seg.live_mask() & mask(flt, seg))
             if len(offs):
                 out.append((seg, offs))
         return out
@@ -91,7 +90,7 @@ class SegmentHolder:
     def select(self, record: dict[str, Any]) -> Selection:
         if record.get("ids") is not None:
             return self.select_ids(record["ids"])
-        return self.select_filter(record.get("filter"))
+        return self.select_filter(parse_filter(record.get("filter")))  # the record's only parse
 
     # --- writes -------------------------------------------------------------------------------
     def _new_segment(self) -> AppendableSegment:
@@ -197,7 +196,8 @@ class SegmentHolder:
         """Existing points among ``pids`` that an ``update_filter`` keeps from being updated."""
         if not filter_json:
             return set()
-        allowed = {pid for seg, offs in self.select_filter(filter_json) for pid in
+        flt = parse_filter(filter_json)  # the record's only parse
+        allowed = {pid for seg, offs in self.select_filter(flt) for pid in
                    seg.point_ids(offs)}
         return {pid for pid in pids if pid not in allowed and self.locate(pid) is not None}
 

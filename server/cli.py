@@ -148,8 +148,9 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
             nursery.start_soon(watch_signals)
             binds = await nursery.start(run_server)
             log.info("heron serving on %s", ", ".join(binds))
-            if "HERON_REGISTRY" in getattr(app, "config", {}):
-                log_startup(app.config["HERON_SETTINGS"], app.config["HERON_REGISTRY"], binds)
+            api = getattr(app, "config", {}).get("HERON_API")
+            if api is not None:
+                log_startup(api.settings, api.ctx.registry, binds)
     return not forced
 
 
@@ -160,7 +161,7 @@ def _all_sockets(sockets: Any) -> list[Any]:
 
 def run_serve(settings: Settings) -> int:
     """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
-    from server.app import create_app
+    from server.rest.app import create_app
 
     config = hypercorn_config(settings)
     try:  # fail on a busy port before the app opens its storage, not after

@@ -26,7 +26,7 @@ from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
 from segments import quantization
 from segments.appendable import AppendableSegment, SearchHits
-from segments.filters import Filter, parse_filter
+from segments.filter import Filter, mask
 from segments.immutable import SearchParams
 from segments.vectors.sparse import best_first, idf
 
@@ -47,13 +47,13 @@ class Hit:
 
 
 def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
-    mask = seg.live_mask()
+    live = seg.live_mask()
     if flt is not None:
-        mask &= flt.mask(seg)
+        live &= mask(flt, seg)
     if exclude:
         offs = seg.offsets_of(exclude)
-        mask[offs[offs < len(mask)]] = False
-    return mask
+        live[offs[offs < len(live)]] = False
+    return live
 
 
 def _passes(scores: np.ndarray, threshold: float | None, higher_is_better: bool) -> np.ndarray:
@@ -201,36 +201,34 @@ def higher_is_better(config: CollectionConfig, name: str) -> bool:
     return config.vectors[name].distance.higher_is_better
 
 
-def _matching(coll: Any, flt: dict[str, Any] | None) -> tuple[list[Any], list[Location]]:
-    """Every live point matching a filter, with its location."""
-    compiled = coll.compile_filter(flt)
+def _matching(coll: Any, flt: Filter | None) -> tuple[list[Any], list[Location]]:
+    """Every live point matching a stage's compiled filter, with its location."""
     ids: list[Any] = []
     locs: list[Location] = []
     for seg in coll.holder:
-        mask = seg.live_mask()
-        if compiled is not None:
-            mask &= compiled.mask(seg)
-        offs = np.flatnonzero(mask)
+        live = seg.live_mask()
+        if flt is not None:
+            live &= mask(flt, seg)
+        offs = np.flatnonzero(live)
         ids.extend(seg.point_ids(offs))
         locs.extend((seg, off) for off in offs.tolist())
     return ids, locs
 
 
 def _filtered(
-    flt: dict[str, Any] | None, ids: list[Any], locs: list[Location]
+    flt: Filter | None, ids: list[Any], locs: list[Location]
 ) -> tuple[list[Any], list[Location]]:
     """The candidates that match a stage's own effective filter (Qdrant re-applies it when
     merging prefetches: merged ``should`` clauses can make a child wider than its parent)."""
-    if not flt or not ids:
+    if flt is None or not ids:
         return ids, locs
-    compiled = parse_filter(flt)
     masks: dict[int, np.ndarray] = {}
     keep = []
     for i, (seg, off) in enumerate(locs):
-        mask = masks.get(id(seg))
-        if mask is None:
-            mask = masks[id(seg)] = compiled.mask(seg) & seg.live_mask()
-        if mask[off]:
+        matches = masks.get(id(seg))
+        if matches is None:
+            matches = masks[id(seg)] = mask(flt, seg) & seg.live_mask()
+        if matches[off]:
             keep.append(i)
     return [ids[i] for i in keep], [locs[i] for i in keep]
 
@@ -273,10 +271,9 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         )
     elif isinstance(q, Nearest):
         vector = resolve_vector(ctx, stage)
-        flt = coll.compile_filter(stage.filter)
         hits = await search(
             list(coll.holder), stage.using, vector,
-            higher_is_better(coll.config, stage.using), flt, top, stage.score_threshold,
+            higher_is_better(coll.config, stage.using), stage.filter, top, stage.score_threshold,
             params=search_params(stage.params),
         )
         considered = coll.holder.points_count

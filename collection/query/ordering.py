@@ -15,7 +15,7 @@ import numpy as np
 
 from collection.query.planner import OrderBy
 from collection.query.results import Location, Scored
-from segments.filters import parse_datetime
+from segments.filter import parse_datetime
 from segments.ids import PointId, id_sort_key
 from segments.payload_path import parse_path, values_at
 

@@ -3,7 +3,8 @@
 A leaf stage searches the collection (nearest vector, order_by, or id order); an inner stage
 merges its children's candidates (fusion, re-scoring with another vector, order_by, id order).
 Filters are pushed down: every stage's effective filter is its parent's AND its own, plus the
-exclusion of a point id used as the query. Limits, depth and shapes are checked here, so a bad
+exclusion of a point id used as the query; each request filter is compiled once, here, and the
+stages carry the compiled ``Filter`` down to the executor and the segments. Limits, depth and shapes are checked here, so a bad
 request fails with a 4xx before any search starts.
 """
 
@@ -15,9 +16,10 @@ from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, NotFound
-from collection.operations import check_filter, check_key, vector_name
+from collection.operations import check_key, compile_filter, vector_name
 from collection.query.fusion import DEFAULT_RRF_K
-from segments.filters import parse_datetime
+from segments.filter import Filter, parse_datetime
+from segments.filter.model import HasIdCondition
 from segments.ids import PointId, normalize_id
 
 DEFAULT_LIMIT = 10
@@ -65,7 +67,7 @@ class Stage:
 
     query: QuerySpec
     using: str
-    filter: dict[str, Any] | None
+    filter: Filter | None  # the effective filter, compiled once when planning
     limit: int
     offset: int = 0
     score_threshold: float | None = None
@@ -78,35 +80,13 @@ class Stage:
         return not self.children
 
 
-def _clause(value: Any) -> list[Any] | None:
-    if value is None:
-        return None
-    return value if isinstance(value, list) else [value]
-
-
-def merge_filters(outer: dict[str, Any] | None, inner: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Combine a parent's filter with a stage's the way Qdrant does: clause by clause, so two
-    ``should`` lists become one list of alternatives; ``min_should`` pools its conditions
-    and keeps the larger count."""
-    if not outer:
-        return inner or None
-    if not inner:
-        return outer
-    out: dict[str, Any] = {}
-    for key in ("must", "must_not", "should"):
-        a, b = _clause(outer.get(key)), _clause(inner.get(key))
-        if a is not None or b is not None:
-            out[key] = [*(a or []), *(b or [])]
-    ma, mb = outer.get("min_should"), inner.get("min_should")
-    if ma is not None or mb is not None:
-        if ma is None or mb is None:
-            out["min_should"] = ma if mb is None else mb
-        else:
-            out["min_should"] = {
-                "conditions": [*ma["conditions"], *mb["conditions"]],
-                "min_count": max(ma["min_count"], mb["min_count"]),
-            }
-    return out
+def merge_filters(outer: Filter | None, inner: Filter | None) -> Filter | None:
+    """A parent's compiled filter AND a stage's, merged the way Qdrant does (see
+    ``Filter.merged``); ``None`` when neither filters anything."""
+    if outer is None:
+        return inner
+    merged = outer.merged(inner)
+    return None if merged.is_empty else merged
 
 
 def _is_number_list(value: Any) -> bool:
@@ -156,10 +136,10 @@ class Planner:
             raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
         return value
 
-    def _filter(self, value: Any) -> dict[str, Any] | None:
+    def _filter(self, value: Any) -> Filter | None:
         if value is not None and not isinstance(value, dict):
             raise BadRequest("Validation error: filter must be an object")
-        return check_filter(value)
+        return compile_filter(value)
 
     def _using(self, value: Any) -> str:
         if value is not None and not isinstance(value, str):
@@ -169,7 +149,7 @@ class Planner:
     def _stage(
         self,
         req: Any,
-        parent_filter: dict[str, Any] | None,
+        parent_filter: Filter | None,
         depth: int,
         label: str,
         limit: int,
@@ -214,10 +194,10 @@ class Planner:
                 raise BadRequest("Wrong input: score_threshold can't be used with order_by")
             threshold = float(threshold)
         own = self._filter(req.get("filter"))
-        exclude: dict[str, Any] | None = None
+        exclude: Filter | None = None
         if isinstance(query, Nearest) and query.point_id is not None:
             if query.lookup_collection in (None, self.collection_name):
-                exclude = {"must_not": [{"has_id": [query.point_id]}]}
+                exclude = Filter(must_not=(HasIdCondition(frozenset({query.point_id})),))
         effective = merge_filters(parent_filter, merge_filters(own, exclude))
         params = req.get("params")
         if params is not None and not isinstance(params, dict):

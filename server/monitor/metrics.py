@@ -16,8 +16,6 @@ import numpy as np
 from segments.vectors.sparse import mask_of
 from server.monitor.stats import BUCKETS, Monitor, ResponseStats
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

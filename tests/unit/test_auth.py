@@ -1,34 +1,37 @@
-"""API key rules: open probes, full and read-only keys, read vs write classification."""
+"""API key rules: open probes, full and read-only keys, read vs write classes in the table."""
 
 from __future__ import annotations
 
 import pytest
 
 from collection.errors import Forbidden, Unauthorized
-from server.auth import authorize, is_read, presented_key
+from server.api.auth import authorize, method_class, presented_key
+from server.api.dispatch import OPERATIONS
 
 
 def test_reads_and_writes_are_told_apart() -> None:
-    assert is_read("GET", "/collections/c")
-    assert is_read("POST", "/collections/c/points")
-    assert is_read("POST", "/collections/c/points/query/groups")
-    assert is_read("POST", "/collections/c/points/scroll")
-    assert not is_read("POST", "/collections/c/points/delete")
-    assert not is_read("PUT", "/collections/c/points")
-    assert not is_read("POST", "/collections/c/points/payload")
+    auth = {name: op.auth for name, op in OPERATIONS.items()}
+    for read in ("get_collection", "get_points", "query_points_groups", "scroll_points",
+                 "count_points", "search_batch_points", "root"):
+        assert auth[read] == "read"
+    for write in ("delete_points", "upsert_points", "set_payload", "batch_update",
+                  "create_collection", "delete_field_index"):
+        assert auth[write] == "write"
+    assert {n for n, a in auth.items() if a == "open"} == {"healthz", "livez", "readyz"}
+    assert method_class("GET") == "read" and method_class("POST") == "write"
 
 
 def test_keys() -> None:
-    authorize("PUT", "/collections/c", None, None, None)  # no keys configured: open
-    authorize("GET", "/healthz", None, "k", "r")
-    authorize("PUT", "/collections/c", "k", "k", "r")
-    authorize("POST", "/collections/c/points/query", "r", "k", "r")
+    authorize("write", None, None, None)  # no keys configured: open
+    authorize("open", None, "k", "r")
+    authorize("write", "k", "k", "r")
+    authorize("read", "r", "k", "r")
     with pytest.raises(Forbidden):
-        authorize("PUT", "/collections/c/points", "r", "k", "r")
+        authorize("write", "r", "k", "r")
     with pytest.raises(Unauthorized):
-        authorize("GET", "/collections", None, "k", "r")
+        authorize("read", None, "k", "r")
     with pytest.raises(Unauthorized):
-        authorize("GET", "/collections", "wrong", "k", "r")
+        authorize("read", "wrong", "k", "r")
 
 
 def test_presented_key() -> None:

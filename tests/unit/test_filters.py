@@ -1,4 +1,4 @@
-"""Tests for segments.filters: parsing/validation, each condition, and a property test of the
+"""Tests for segments.filter: parsing/validation, each condition, and a property test of the
 whole language against qdrant-client's local mode as the oracle."""
 
 from __future__ import annotations
@@ -21,18 +21,10 @@ from qdrant_client.local.payload_filters import calculate_payload_mask, validate
 from qdrant_client.local.payload_value_extractor import value_by_key
 from qdrant_client.local.siphash import point_id_slice
 
-from segments.filters import (
-    FieldCondition,
-    Filter,
-    FilterError,
-    HasIdCondition,
-    MatchValue,
-    NestedCondition,
-    Range,
-    id_slices,
-    parse_datetime,
-    parse_filter,
-)
+from segments.filter import Filter, FilterError, mask, parse_datetime, parse_filter
+from segments.filter.checks import MatchValue, Range
+from segments.filter.model import FieldCondition, HasIdCondition, NestedCondition
+from segments.filter.slices import id_slices
 
 # --- a tiny segment ----------------------------------------------------------------------------
 
@@ -85,9 +77,9 @@ class NoIdsCtx:
 
 def matching(flt: Any, payloads: list[dict[str, Any] | None], **ctx: Any) -> list[int]:
     """Indices of the payloads the JSON filter matches."""
-    mask = parse_filter(flt).mask(Ctx(payloads, **ctx))
-    assert mask.dtype == bool and mask.shape == (len(payloads),)
-    return np.flatnonzero(mask).tolist()
+    found = mask(parse_filter(flt), Ctx(payloads, **ctx))
+    assert found.dtype == bool and found.shape == (len(payloads),)
+    return np.flatnonzero(found).tolist()
 
 
 def cond(key: str, **check: Any) -> dict[str, Any]:
@@ -421,7 +413,7 @@ def test_slice_matches_local_mode_hash() -> None:
 
 def test_slice_needs_point_ids() -> None:
     with pytest.raises(FilterError, match="slice"):
-        parse_filter({"must": [{"slice": {"total": 2, "index": 0}}]}).mask(NoIdsCtx())
+        mask(parse_filter({"must": [{"slice": {"total": 2, "index": 0}}]}), NoIdsCtx())
 
 
 # --- nested ------------------------------------------------------------------------------------
@@ -999,7 +991,7 @@ def _check_against_local(
     n = len(payloads)
     vectors = {name: np.array([rng.random() < 0.7 for _ in range(n)]) for name in ("", "v")}
     ctx = Ctx(payloads, ids=POINT_IDS[:n], vectors=vectors)
-    ours = parse_filter(flt).mask(ctx)
+    ours = mask(parse_filter(flt), ctx)
     theirs = _local_mask(flt, payloads, vectors)
     assert ours.tolist() == theirs.tolist(), (flt, payloads)
     return ours
@@ -1038,7 +1030,7 @@ def test_mask_agrees_with_payload_only_evaluation(seed: int) -> None:
     expected = [parsed.matches_payload(p) for p in payloads]
     # has_vector / slice never match a lone payload: only compare filters free of them
     if "has_vector" not in repr(flt) and "slice" not in repr(flt):
-        assert parsed.mask(Ctx(payloads)).tolist() == expected
+        assert mask(parsed, Ctx(payloads)).tolist() == expected
 
 
 # --- end to end against a local-mode collection ------------------------------------------------
@@ -1108,5 +1100,5 @@ def test_against_local_collection_scroll() -> None:
         records, _ = client.scroll("c", scroll_filter=models.Filter.model_validate(flt), limit=100)
         expected = sorted(int(r.id) for r in records)
         ctx = Ctx(list(payloads), ids=[1, 2, 3, 4, 5], vectors={"": np.ones(5, dtype=bool)})
-        got = [i + 1 for i in np.flatnonzero(parse_filter(flt).mask(ctx)).tolist()]
+        got = [i + 1 for i in np.flatnonzero(mask(parse_filter(flt), ctx)).tolist()]
         assert got == expected, flt

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from collection.query.ordering import order_by
 from collection.query.planner import OrderBy
 from segments.appendable import AppendableSegment
-from segments.filters import parse_filter
+from segments.filter import estimate, mask, parse_filter
 from segments.holder import SegmentHolder
 from segments.immutable import ImmutableSegment
 from segments.payload_index import INDEX_TYPES, FieldIndex, build_index
@@ -80,11 +80,11 @@ def hits(flt: dict[str, Any], payloads: list[Any], kind: str, key: str = "x") ->
     """Offsets matching ``flt`` with ``key`` indexed as ``kind``, checked against the scan."""
     indexed = IndexedCtx(payloads, kind_of=lambda k: kind if k == key else None)
     parsed = parse_filter(flt)
-    got = parsed.mask(indexed)
+    got = mask(parsed, indexed)
     assert indexed.built.get(key) is not None
-    want = parsed.mask(Ctx(payloads))
+    want = mask(parsed, Ctx(payloads))
     assert got.tolist() == want.tolist(), flt
-    assert parsed.estimate(indexed) >= int(want.sum())
+    assert estimate(parsed, indexed) >= int(want.sum())
     return np.flatnonzero(got).tolist()
 
 
@@ -224,7 +224,7 @@ def test_radius_edges_agree_with_the_scan() -> None:
         {"x": {"lon": rng.uniform(-180, 180), "lat": rng.uniform(-90, 90)}} for _ in range(300)
     ]
     parsed_center = {"lon": 10.0, "lat": -20.0}
-    from segments.filters import haversine
+    from segments.filter.values import haversine
 
     for p in payloads[:40]:
         radius = haversine(10.0, -20.0, p["x"]["lon"], p["x"]["lat"])  # points right on edges
@@ -287,10 +287,10 @@ def _compare(rng: random.Random, payloads: list[Any], flt: dict[str, Any],
     plain = Ctx(payloads, ids=POINT_IDS[:n], vectors=vectors)
     indexed = IndexedCtx(payloads, ids=POINT_IDS[:n], vectors=vectors, kind_of=kind_of)
     parsed = parse_filter(flt)
-    want = parsed.mask(plain)
-    assert parsed.mask(indexed).tolist() == want.tolist(), (flt, payloads)
-    assert parsed.estimate(indexed) >= int(want.sum()), (flt, payloads)
-    assert parsed.estimate(plain) >= int(want.sum())
+    want = mask(parsed, plain)
+    assert mask(parsed, indexed).tolist() == want.tolist(), (flt, payloads)
+    assert estimate(parsed, indexed) >= int(want.sum()), (flt, payloads)
+    assert estimate(parsed, plain) >= int(want.sum())
 
 
 @pytest.mark.parametrize(
@@ -380,9 +380,9 @@ def test_indexes_follow_upserts_deletes_and_payload_writes(seed: int) -> None:
         pool = Pool.of([p for p in seg.payloads() if p is not None])
         for _ in range(4):
             parsed = parse_filter(FilterGen(rng, pool).filter(1))
-            want = parsed.mask(Unindexed(seg))
-            assert parsed.mask(seg).tolist() == want.tolist()
-            assert parsed.estimate(seg) >= int(want.sum())
+            want = mask(parsed, Unindexed(seg))
+            assert mask(parsed, seg).tolist() == want.tolist()
+            assert estimate(parsed, seg) >= int(want.sum())
 
 
 def test_sorted_rows_absorb_changes_lazily() -> None:
@@ -439,19 +439,19 @@ def test_estimate_is_an_upper_bound_from_indexes() -> None:
     ctx = IndexedCtx(payloads, kind_of=lambda key: {"k": "keyword", "n": "integer"}.get(key))
     a = {"key": "k", "match": {"value": "a"}}
     small = {"key": "n", "range": {"lt": 5}}
-    assert parse_filter({"must": [a]}).estimate(ctx) == 10
-    assert parse_filter({"must": [small]}).estimate(ctx) == 5
-    assert parse_filter({"must": [a, small]}).estimate(ctx) == 5
-    assert parse_filter({"should": [a, small]}).estimate(ctx) == 15
-    assert parse_filter({"must": [{"key": "k", "match": {"any": ["a", "b"]}}]}).estimate(ctx) == 100
-    assert parse_filter({"must_not": [a]}).estimate(ctx) == 100  # unknown
-    assert parse_filter({"must": [{"key": "z", "match": {"value": "a"}}]}).estimate(ctx) == 100
-    assert parse_filter({"must": [{"has_id": [1, 2, 999]}]}).estimate(ctx) == 2
-    assert parse_filter(None).estimate(ctx) == 100
+    assert estimate(parse_filter({"must": [a]}), ctx) == 10
+    assert estimate(parse_filter({"must": [small]}), ctx) == 5
+    assert estimate(parse_filter({"must": [a, small]}), ctx) == 5
+    assert estimate(parse_filter({"should": [a, small]}), ctx) == 15
+    assert estimate(parse_filter({"must": [{"key": "k", "match": {"any": ["a", "b"]}}]}), ctx) == 100
+    assert estimate(parse_filter({"must_not": [a]}), ctx) == 100  # unknown
+    assert estimate(parse_filter({"must": [{"key": "z", "match": {"value": "a"}}]}), ctx) == 100
+    assert estimate(parse_filter({"must": [{"has_id": [1, 2, 999]}]}), ctx) == 2
+    assert estimate(parse_filter(None), ctx) == 100
     min_two = {"min_should": {"conditions": [a, small, a], "min_count": 2}}
-    assert parse_filter(min_two).estimate(ctx) == 12
-    assert parse_filter({"min_should": {"conditions": [], "min_count": 1}}).estimate(ctx) == 0
-    assert parse_filter({"must": [a]}).estimate(Ctx(payloads)) == 100  # no indexes: unknown
+    assert estimate(parse_filter(min_two), ctx) == 12
+    assert estimate(parse_filter({"min_should": {"conditions": [], "min_count": 1}}), ctx) == 0
+    assert estimate(parse_filter({"must": [a]}), Ctx(payloads)) == 100  # no indexes: unknown
 
 
 # --- order_by ----------------------------------------------------------------------------------
@@ -567,7 +567,7 @@ def test_holder_builds_drops_and_reloads_indexes(tmp_path: Path) -> None:
     holder.write_flush(tmp_path, holder.flush_plan())
     loaded = SegmentHolder.load(tmp_path, CONFIG, 4)
     assert _kinds(loaded) == [{"k": "keyword", "n": "integer"}] * 4
-    flt = {"must": [{"key": "k", "match": {"value": "t9"}}]}
+    flt = parse_filter({"must": [{"key": "k", "match": {"value": "t9"}}]})
     found = sorted(pid for seg, offs in loaded.select_filter(flt) for pid in seg.point_ids(offs))
     assert found == [1, 2]
     loaded.apply(9, _upsert(list(range(16, 20)), lambda i: {"k": "t9"}))
@@ -594,9 +594,8 @@ def test_rebuilt_segments_carry_indexes_and_catch_up_with_the_schema() -> None:
     holder.apply(5, {"op": "set_payload", "ids": [0], "payload": {"k": "t1"}, "key": None})
     assert set(built.payload_indexes) == {"k"}
     flt = parse_filter({"must": [{"key": "k", "match": {"value": "t1"}}]})
-    got = sorted(pid for seg, offs in holder.select_filter(
-        {"must": [{"key": "k", "match": {"value": "t1"}}]}) for pid in seg.point_ids(offs))
+    got = sorted(pid for seg, offs in holder.select_filter(flt) for pid in seg.point_ids(offs))
     assert got == [0, *range(1, 20, 2)]
     for seg in holder:
-        assert flt.mask(seg).tolist() == flt.mask(Unindexed(seg)).tolist()
+        assert mask(flt, seg).tolist() == mask(flt, Unindexed(seg)).tolist()
         _same_as_fresh(seg)

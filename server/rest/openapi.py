@@ -9,11 +9,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from quart import Blueprint, Response
+from quart import Response
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
-
-bp = Blueprint("openapi", __name__)
 
 
 @cache
@@ -22,6 +20,5 @@ def spec_bytes() -> bytes:
     return SPEC_PATH.read_bytes()
 
 
-@bp.get("/openapi.json")
-async def openapi() -> Response:
+async def document() -> Response:
     return Response(spec_bytes(), content_type="application/json")

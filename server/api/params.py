@@ -1,0 +1,84 @@
+"""Request parameters every front end hands over the same way: query-string flags as strings,
+the body as parsed JSON. Their checks and the configured limits live here, once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from collection.errors import BadRequest
+from server.config import LimitsSettings
+
+Query = Mapping[str, str]
+
+
+def flag(query: Query, name: str, default: bool) -> bool:
+    """A boolean query parameter such as ``?wait=true``."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    low = str(raw).lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    raise BadRequest(f"Format error in query string: `{name}` must be true or false")
+
+
+def timeout(query: Query) -> float | None:
+    """``?timeout=N``: whole seconds the operation may take (None: no deadline)."""
+    raw = query.get("timeout")
+    if raw is None or raw == "":
+        return None
+    try:
+        seconds = int(str(raw))
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise BadRequest("Format error in query string: `timeout` must be a positive integer")
+    return float(seconds)
+
+
+def body_object(body: Any) -> dict[str, Any]:
+    """The body as a JSON object (an absent body is ``{}``)."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest("Format error in JSON body: expected a JSON object")
+    return body
+
+
+def explain(query: Query, body: dict[str, Any]) -> bool:
+    """``?explain=true`` or ``"explain": true`` in the body (a heron extension); the body field
+    is removed so the query engine never sees it."""
+    in_body = body.pop("explain", False)
+    if not isinstance(in_body, bool):
+        raise BadRequest("Validation error: explain must be a boolean")
+    return flag(query, "explain", False) or in_body
+
+
+def request_list(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """``searches`` of a batch request: a list of objects, each copied (they get edited)."""
+    searches = body.get("searches")
+    if not isinstance(searches, list):
+        raise BadRequest(f"Validation error: `searches` must be a list of {kind} requests")
+    out = []
+    for req in searches:
+        if not isinstance(req, dict):
+            raise BadRequest("Validation error: each search must be an object")
+        out.append(dict(req))
+    return out
+
+
+def check_batch_size(limits: LimitsSettings, record: dict[str, Any]) -> None:
+    """Refuse an update that carries more points than ``limits.max_batch_points``."""
+    most = limits.max_batch_points
+    if len(record.get("points") or ()) > most:
+        raise BadRequest(f"Wrong input: at most {most} points may be sent in one request")
+
+
+def check_limit(limits: LimitsSettings, limit: int) -> None:
+    """Refuse a page larger than ``limits.max_limit``."""
+    most = limits.max_limit
+    if limit > most:
+        raise BadRequest(f"Wrong input: limit must be at most {most}")

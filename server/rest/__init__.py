@@ -1,0 +1,1 @@
+"""The REST front end: a Quart-Trio app whose routes translate HTTP to ``server.api`` calls."""

@@ -1,0 +1,89 @@
+"""HTTP <-> operation: read the request into (path, query, body, key), write the result in
+Qdrant's envelope and any error as Qdrant's error body with its status."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from quart import Response, g, request
+
+from collection.errors import BadRequest, HeronError, PayloadTooLarge
+from server.api.auth import presented_key
+from server.api.dispatch import Api
+from server.api.errors import to_heron_error
+from server.rest.routes import Render
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def elapsed() -> float:
+    started = getattr(g, "started", None)
+    return 0.0 if started is None else time.perf_counter() - started
+
+
+def request_key() -> str | None:
+    return presented_key(request.headers)
+
+
+async def json_body() -> Any:
+    """The request's JSON body (None when empty); malformed JSON is a 400."""
+    data = await request.get_data(cache=False)
+    if not data or not data.strip():
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Format error in JSON body: {exc}") from None
+
+
+def envelope(result: Any, status: int = 200) -> Response:
+    """Qdrant's success envelope."""
+    payload = {"result": result, "status": "ok", "time": elapsed()}
+    return Response(
+        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def render(how: Render, result: Any) -> Response:
+    if how == "text":
+        return Response(str(result), content_type="text/plain")
+    if how == "json":
+        return Response(orjson.dumps(result), content_type="application/json")
+    return envelope(result)
+
+
+def http_error(exc: BaseException) -> HeronError:
+    """An exception from the HTTP machinery (unknown route, wrong method, body over the size
+    limit) or from an operation, as a member of the error tree."""
+    status = getattr(exc, "code", None)
+    if not isinstance(exc, HeronError) and isinstance(status, int):
+        if status == 413:
+            return PayloadTooLarge("Payload error: request body is over the size limit")
+        if 400 <= status < 500:
+            err = HeronError(getattr(exc, "description", None) or str(exc))
+            err.status = status
+            return err
+    return to_heron_error(exc)
+
+
+def error_response(exc: BaseException) -> Response:
+    err = http_error(exc)
+    body = orjson.dumps({"status": {"error": err.message}, "time": elapsed()})
+    return Response(body, status=err.status, content_type="application/json")
+
+
+def view(api: Api, op: str, how: Render) -> Callable[..., Awaitable[Response]]:
+    """The Quart view of one operation: URL parameters are its path parameters."""
+
+    async def handle(**path: str) -> Response:
+        body = await json_body() if request.method in BODY_METHODS else None
+        query = request.args.to_dict()
+        return render(how, await api.run(op, path, query, body))
+
+    handle.__name__ = op
+    return handle
