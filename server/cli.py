@@ -17,7 +17,7 @@ from typing import Any
 import trio
 
 from server.config import ConfigError, Settings, load_settings
-from server.monitor.logs import log_startup
+from server.monitor.startup import log_startup
 
 log = logging.getLogger("heron")
 

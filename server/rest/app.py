@@ -12,9 +12,8 @@ from server.api.auth import method_class
 from server.api.dispatch import OPERATIONS, Api
 from server.config import Settings
 from server.dashboard import bp as dashboard_bp
-from server.monitor import logs
 from server.registry import Registry
-from server.rest import openapi
+from server.rest import access, openapi
 from server.rest.http import error_response, http_error, request_key, view
 from server.rest.routes import ROUTES
 
@@ -40,7 +39,7 @@ def create_app(settings: Settings) -> QuartTrio:
         app.add_url_rule(rule, endpoint=op, view_func=view(api, op, how), methods=[method])
     app.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=openapi.document)
     app.register_blueprint(dashboard_bp)
-    logs.install(app, settings, api.ctx.monitor)
+    access.install(app, settings, api.ctx.monitor)
 
     @app.before_serving
     async def start_registry() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from optimizer.progress import Tracker, segment_uuid
-from server.monitor.logs import endpoint_template
 from server.monitor.metrics import Family, response_families
 from server.monitor.stats import BUCKETS, ResponseStats
+from server.rest.access import endpoint_template
 
 
 def test_labels_are_escaped_and_parse_back() -> None:
