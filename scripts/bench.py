@@ -9,6 +9,9 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
 - ``sparse``: sparse vectors with ~100 non-zeros from a 30k vocabulary; query p50.
 - ``multi``: multivectors of 4 x 128-d (MaxSim, Cosine); query p50.
 - ``rrf``: two-prefetch RRF (dense + sparse) against a single dense query on the same points.
+- ``grpc``: the same dense queries over gRPC (port 6334's API, raw stubs) beside REST: p50
+  single client and requests/s at 16 clients; gRPC ingest; and where a gRPC call spends its
+  time (HealthCheck = transport + trio hop, Count = + the operation layer, message conversion).
 - ``index``: the HNSW benchmark (not in the default run): ingest, time until green, recall@10
   against exact ground truth, single-client p50/p99, requests/s at 16 concurrent clients
   against ``GET /``, 10 %-filtered and two-prefetch RRF p50, restart time, server RSS; and on
@@ -35,10 +38,11 @@ import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.server import HeronProcess  # noqa: E402
 
-SECTIONS = ("dense", "sparse", "multi", "rrf", "index")
+SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "index")
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -116,7 +120,7 @@ def rss_mb(pid: int) -> float:
 
 
 def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,
-                   clients: int = 16) -> float:
+                   clients: int = 16, collection: str = "idx") -> float:
     """Requests/s with ``clients`` threads for ``seconds``: queries, or ``GET /`` if no body."""
     import threading
 
@@ -130,7 +134,7 @@ def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: fl
                 if make_body is None:
                     http.get("/").raise_for_status()
                 else:
-                    http.post("/collections/idx/points/query",
+                    http.post(f"/collections/{collection}/points/query",
                               content=orjson.dumps(make_body(i), option=orjson.OPT_SERIALIZE_NUMPY),
                               headers={"content-type": "application/json"}).raise_for_status()
                 done[w] += 1
@@ -337,6 +341,10 @@ def main() -> int:
                         f"hybrid: single dense p50 {s50:.2f} ms | two-prefetch RRF p50 "
                         f"{f50:.2f} ms ({f50 / s50:.2f}x single)"
                     )
+                if "grpc" in sections:
+                    from bench_grpc import grpc_section
+
+                    lines.extend(grpc_section(b, server, dense, dq, args, concurrent_rps))
                 if "index" in sections:
                     lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
         finally:

@@ -5,7 +5,8 @@ Each cycle runs writer threads against a real ``heron serve`` on one persistent 
 directory, kills the server with SIGKILL, starts it again on the same storage and checks the
 data against a model of what was acknowledged:
 
-- Writers own disjoint id ranges, so each one's expected state follows from its own
+- Writers own disjoint id ranges (``--grpc-writers`` of them send over gRPC with
+  qdrant-client, the others over REST), so each one's expected state follows from its own
   operations alone: upserts, deletes by id and by filter, set/overwrite payload, vector
   updates and ``/points/batch`` mixes, each with a random ``wait=true``/``wait=false``.
 - A writer sends one request at a time and stops at its first failure, so it has at most one
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.grpc_ops import grpc_client, send_write  # noqa: E402
 from tests.server import HeronProcess  # noqa: E402
 
 COLLECTION = "drill"
@@ -273,9 +275,14 @@ class Writer:
     acked: int = 0
     in_flight: Op | None = None
     errors: list[str] = field(default_factory=list)
+    grpc_port: int | None = None
+    """Send over gRPC to this port (qdrant-client ``prefer_grpc``) instead of REST."""
 
     def run(self, url: str, cycle: int, stop: threading.Event) -> None:
         """Send operations one at a time until ``stop`` or the first failure."""
+        if self.grpc_port is not None:
+            self.run_grpc(url, self.grpc_port, cycle, stop)
+            return
         with httpx.Client(base_url=url, timeout=20) as http:
             while not stop.is_set():
                 op = self.maker.make(self.model, cycle)
@@ -291,9 +298,38 @@ class Writer:
                             f"{op.method} {op.path} ({op.kind}) -> {r.status_code}: {r.text[:300]}"
                         )
                     return
-                self.model = overlay(self.model, op.changes)
-                self.acked += 1
-                self.in_flight = None
+                self.acknowledge(op)
+
+    def acknowledge(self, op: Op) -> None:
+        self.model = overlay(self.model, op.changes)
+        self.acked += 1
+        self.in_flight = None
+
+    def run_grpc(self, url: str, port: int, cycle: int, stop: threading.Event) -> None:
+        """The same operations through the gRPC front end; UNAVAILABLE is the server dying."""
+        import grpc
+
+        client = grpc_client(url, port)
+        try:
+            while not stop.is_set():
+                op = self.maker.make(self.model, cycle)
+                self.in_flight = op
+                path, _, query = op.path.partition("?")
+                if op.method == "PUT" and path == "points/payload":
+                    path = "points/payload/overwrite"
+                elif path == "points/payload":
+                    path = "points/payload/set"
+                try:
+                    send_write(client, COLLECTION, path, op.body, wait=query == "wait=true")
+                except grpc.RpcError as exc:
+                    if exc.code() not in (grpc.StatusCode.UNAVAILABLE,
+                                          grpc.StatusCode.CANCELLED) and not stop.is_set():
+                        self.errors.append(f"gRPC {path} ({op.kind}) -> {exc.code()}: "
+                                           f"{exc.details()}")
+                    return
+                self.acknowledge(op)
+        finally:
+            client.close()
 
 
 # --------------------------------------------------------------------------- kill timing
@@ -341,6 +377,7 @@ class Summary:
     kills: dict[str, int] = field(default_factory=dict)
     in_flight_applied: int = 0
     in_flight_dropped: int = 0
+    grpc_acknowledged_ops: int = 0
 
     @property
     def ok(self) -> bool:
@@ -348,6 +385,7 @@ class Summary:
 
     def line(self) -> str:
         return (f"cycles={self.cycles} acknowledged_ops={self.acknowledged_ops} "
+                f"(grpc={self.grpc_acknowledged_ops}) "
                 f"lost={self.lost} torn={self.torn} restarts_ok={self.restarts_ok}")
 
 
@@ -475,7 +513,8 @@ def run_drill(args: argparse.Namespace, report: Callable[[str], None] = print) -
         "HERON__SERVICE__LOG_LEVEL": "INFO",
     }
     server = HeronProcess(workdir / "storage", env=env)
-    writers = [Writer(i, OpMaker(i, args.ids_per_writer, random.Random(rng.random())))
+    writers = [Writer(i, OpMaker(i, args.ids_per_writer, random.Random(rng.random())),
+                      grpc_port=server.grpc_port if i < args.grpc_writers else None)
                for i in range(args.writers)]
     try:
         server.start()
@@ -496,6 +535,7 @@ def run_drill(args: argparse.Namespace, report: Callable[[str], None] = print) -
                 t.join(30)
             summary.kills[hit] = summary.kills.get(hit, 0) + 1
             summary.acknowledged_ops = sum(w.acked for w in writers)
+            summary.grpc_acknowledged_ops = sum(w.acked for w in writers if w.grpc_port)
             for w in writers:
                 summary.errors.extend(w.errors)
                 for e in w.errors:
@@ -539,6 +579,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds-per-cycle", type=float, default=2.0,
                    help="longest a cycle runs before its kill (default 2)")
     p.add_argument("--writers", type=int, default=4)
+    p.add_argument("--grpc-writers", type=int, default=1,
+                   help="how many of the writers send over gRPC (default 1)")
     p.add_argument("--ids-per-writer", type=int, default=500)
     p.add_argument("--flush-interval", type=float, default=0.1)
     p.add_argument("--max-points-per-segment", type=int, default=300)

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", help="address to listen on (service.host)")
     serve.add_argument("--port", type=int, help="TCP port to listen on (service.port)")
+    serve.add_argument(
+        "--grpc-port", help="gRPC port (service.grpc_port; 'null' disables gRPC)"
+    )
     serve.add_argument("--storage", type=Path, help="data directory (storage.path)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
@@ -47,6 +50,7 @@ def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     flags = {
         ("service", "host"): args.host,
         ("service", "port"): args.port,
+        ("service", "grpc_port"): args.grpc_port,
         ("service", "log_level"): args.log_level,
         ("storage", "path"): args.storage,
     }
@@ -134,12 +138,19 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
                         nursery.cancel_scope.cancel()
                         return
 
+            async def grpc_then_http() -> None:
+                """Shutdown order: the gRPC grace period first, then hypercorn drains HTTP."""
+                await shutdown.wait()
+                grpc_host = getattr(app, "config", {}).get("HERON_GRPC")
+                if grpc_host is not None:
+                    await grpc_host.stop()
+
             async def run_server(task_status: trio.TaskStatus[list[str]]) -> None:
                 """Run hypercorn; once it has drained and stopped, stop watching for signals."""
                 await serve(
                     shield_final_send(app),
                     config,
-                    shutdown_trigger=shutdown.wait,
+                    shutdown_trigger=grpc_then_http,
                     task_status=task_status,
                     mode="asgi",
                 )
@@ -159,6 +170,24 @@ def _all_sockets(sockets: Any) -> list[Any]:
     return [*sockets.secure_sockets, *sockets.insecure_sockets, *sockets.quic_sockets]
 
 
+def grpc_port_problem(settings: Settings) -> str | None:
+    """Why the gRPC port can't be bound (checked before storage is opened), or None."""
+    port = settings.service.grpc_port
+    if port is None:
+        return None
+    import socket
+
+    host = settings.service.host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def run_serve(settings: Settings) -> int:
     """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
     from server.rest.app import create_app
@@ -169,6 +198,9 @@ def run_serve(settings: Settings) -> int:
             sock.close()
     except OSError as exc:
         log.error("cannot serve on %s: %s", ", ".join(config.bind), exc)
+        return 1
+    if (problem := grpc_port_problem(settings)) is not None:
+        log.error("cannot serve gRPC on port %s: %s", settings.service.grpc_port, problem)
         return 1
     app = create_app(settings)
     graceful = trio.run(serve_until_signalled, app, config)

@@ -34,16 +34,23 @@ class _Section(BaseModel):
 
 
 class ServiceSettings(_Section):
-    """How the HTTP service listens, authenticates and logs."""
+    """How the HTTP and gRPC services listen, authenticate and log (``grpc_port: null`` = no gRPC)."""
 
     host: str = "127.0.0.1"
     port: int = Field(6333, ge=0, le=65535)
+    grpc_port: int | None = Field(6334, ge=0, le=65535)
     api_key: str | None = None
     read_only_api_key: str | None = None
     max_request_size_mb: int = Field(32, ge=1)
     log_level: str = "INFO"
     access_log: bool = True
     """One INFO line per request on the ``heron.access`` logger (method, path, status, ms)."""
+
+    @field_validator("grpc_port", mode="before")
+    @classmethod
+    def _null_port_disables(cls, value: Any) -> Any:
+        """``null`` (or an empty or ``none`` environment value) turns the gRPC service off."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "null", "none") else value
 
     @field_validator("api_key", "read_only_api_key", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ class HeronProcess:
     def __init__(self, storage: Path, env: dict[str, str] | None = None) -> None:
         self.storage = storage
         self.port = free_port()
+        self.grpc_port = free_port()
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = storage.parent / f"{storage.name}-server.log"
@@ -40,7 +41,8 @@ class HeronProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--storage", str(self.storage)],
+             "--port", str(self.port), "--grpc-port", str(self.grpc_port),
+             "--storage", str(self.storage)],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -12,6 +12,7 @@ from server.api.auth import method_class
 from server.api.dispatch import OPERATIONS, Api
 from server.config import Settings
 from server.dashboard import bp as dashboard_bp
+from server.grpc import grpc_front_end
 from server.registry import Registry
 from server.rest import access, openapi
 from server.rest.http import error_response, http_error, request_key, view
@@ -41,12 +42,19 @@ def create_app(settings: Settings) -> QuartTrio:
     app.register_blueprint(dashboard_bp)
     access.install(app, settings, api.ctx.monitor)
 
+    grpc_host = grpc_front_end(api, settings)
+    app.config["HERON_GRPC"] = grpc_host
+
     @app.before_serving
     async def start_registry() -> None:
         await app.nursery.start(registry.run)
+        if grpc_host is not None:
+            await app.nursery.start(grpc_host.run)
 
     @app.after_serving
     async def stop_registry() -> None:
+        if grpc_host is not None:
+            await grpc_host.stop()
         await registry.close()
 
     @app.before_request

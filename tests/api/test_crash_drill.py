@@ -1,5 +1,6 @@
 """The crash drill (scripts/crash_drill.py), a few short cycles: no acknowledged operation
-lost, no in-flight batch half applied, the server restarts every time."""
+lost (one writer sends over gRPC), no in-flight batch half applied, the server restarts every
+time."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def test_short_crash_drill(tmp_path: Path) -> None:
     drill = _drill_module()
     args = drill.parse_args([
         "--cycles", "3", "--seconds-per-cycle", "1.5", "--writers", "3",
-        "--ids-per-writer", "300", "--seed", "7", "--storage", str(tmp_path),
+        "--ids-per-writer", "300", "--grpc-writers", "1", "--seed", "7",
+        "--storage", str(tmp_path),
     ])
     messages: list[str] = []
     summary = drill.run_drill(args, report=messages.append)
@@ -32,6 +34,7 @@ def test_short_crash_drill(tmp_path: Path) -> None:
     assert summary.restarts_ok == 3, detail
     assert summary.cycles == 3, detail
     assert summary.acknowledged_ops > 30, "writers acknowledged too little to prove anything"
+    assert summary.grpc_acknowledged_ops > 0, "the gRPC writer acknowledged nothing"
     assert summary.lost == 0, detail
     assert summary.torn == 0, detail
     assert summary.count_mismatch == 0, detail

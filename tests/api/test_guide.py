@@ -203,7 +203,11 @@ def _load(
 
 @pytest.fixture(scope="module")
 def world(heron: HeronProcess) -> Iterator[World]:
-    remote = QdrantClient(url=heron.url, prefer_grpc=False, timeout=60)
+    yield from build_world(heron, QdrantClient(url=heron.url, prefer_grpc=False, timeout=60))
+
+
+def build_world(heron: HeronProcess, remote: QdrantClient) -> Iterator[World]:
+    """Load the guide's collections through ``remote`` (REST or gRPC) and into local mode."""
     local = QdrantClient(":memory:")
     suffix = uuid.uuid4().hex[:8]
     main, other, plain = f"guide_{suffix}", f"another_collection_{suffix}", f"plain_{suffix}"

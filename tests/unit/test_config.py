@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert settings == Settings()
     assert settings.service.host == "127.0.0.1"
     assert settings.service.port == 6333
+    assert settings.service.grpc_port == 6334
     assert settings.service.api_key is None
     assert settings.service.read_only_api_key is None
     assert settings.service.max_request_size_mb == 32
@@ -88,6 +89,16 @@ def test_env_values_are_parsed_from_strings() -> None:
     assert settings.storage.flush_interval_sec == 0.25
     assert settings.limits.mailbox_size == 16
     assert settings.limits.max_limit == 10
+
+
+@pytest.mark.parametrize("value", ["", "null", "None"])
+def test_grpc_port_null_disables_grpc(value: str, tmp_path: Path) -> None:
+    """``grpc_port: null`` in YAML, or an empty / null env value or flag, turns gRPC off."""
+    assert load_settings(env={"HERON__SERVICE__GRPC_PORT": value}).service.grpc_port is None
+    assert load_settings(overrides={"service": {"grpc_port": value}}, env={}).service.grpc_port is None
+    config = write_yaml(tmp_path, "service:\n  grpc_port: null\n")
+    assert load_settings(config_file=config, env={}).service.grpc_port is None
+    assert load_settings(env={"HERON__SERVICE__GRPC_PORT": "7334"}).service.grpc_port == 7334
 
 
 def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
