@@ -101,6 +101,32 @@ def test_metrics_parse_and_move(client: QdrantClient, http: httpx.Client) -> Non
     assert "grpc_responses" in after  # the parser names counter families without _total
 
 
+def test_grpc_calls_are_counted(heron: HeronProcess, http: httpx.Client) -> None:
+    rest_query = {"method": "POST", "endpoint": "/collections/{name}/points/query",
+                  "status": "200"}
+    rest_before = sample(metrics(http), "rest_responses_total", **rest_query)
+    grpc_client = QdrantClient(url=heron.url, grpc_port=heron.grpc_port, prefer_grpc=True,
+                               timeout=30)
+    try:
+        create(grpc_client, "g1")
+        grpc_client.upsert("g1", points(5))
+        for _ in range(2):
+            grpc_client.query_points("g1", query=[0.3] * DIM, limit=2)
+        with pytest.raises(Exception):  # noqa: B017 - the client's own error type for NOT_FOUND
+            grpc_client.query_points("nope", query=[0.3] * DIM, limit=2)
+    finally:
+        grpc_client.close()
+    fams = metrics(http)
+    query = "/qdrant.Points/Query"
+    assert sample(fams, "grpc_responses_total", endpoint=query, status="OK") >= 2
+    assert sample(fams, "grpc_responses_fail_total", endpoint=query, status="NOT_FOUND") == 1
+    assert sample(fams, "grpc_responses_duration_seconds_count", endpoint=query,
+                  status="OK") >= 2
+    grpc = http.get("/telemetry").json()["result"]["requests"]["grpc"]["responses"]
+    assert grpc[query]["OK"]["count"] >= 2
+    assert sample(fams, "rest_responses_total", **rest_query) == rest_before  # not REST calls
+
+
 def test_optimizations_show_a_running_build(client: QdrantClient, http: httpx.Client) -> None:
     n = 20000
     create(client, "big")
