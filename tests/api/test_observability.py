@@ -269,11 +269,12 @@ def test_startup_summary_and_access_log_off(tmp_path: Path) -> None:
                 "points": [p.model_dump() for p in points(7)]}).status_code == 200
         srv.kill()
         srv.start()
-        text = srv.text().split("heron serving")[-1]
+        text = srv.text().split("heron serving on ")[-1]
         assert "storage: " + str((tmp_path / "storage").resolve()) in text
         assert "collections loaded: 1 (7 points)" in text
         assert "s1: 7 points" in text
         assert "API keys: required (api_key)" in text
+        assert f"gRPC API on 127.0.0.1:{srv.grpc_port}" in text
         assert f"127.0.0.1:{srv.port}" in srv.text()
         assert "heron.access" not in srv.text()
     finally:
