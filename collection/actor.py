@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from collection.errors import HeronError, ServiceError
+from collection.errors import HeronError, ServiceError, not_durable
 from collection.messages import Call, Flush, Message, Stop, Update, UpdateResult
 from segments.holder import SegmentHolder
 from wal import records
@@ -107,9 +107,10 @@ class CollectionActor:
             entries = [(first + i, records.encode(u.record)) for i, u in enumerate(group)]
             await trio.to_thread.run_sync(self.wal.append, entries)
         except Exception as exc:  # the log refused: nothing was acknowledged
-            log.exception("WAL append failed for %s", self.name)
+            log.error("WAL append failed for %s: %s", self.name, exc)
+            error = not_durable(exc, "the write", getattr(exc, "free_bytes", None))
             for u in group:
-                u.reply.fail(ServiceError(f"write-ahead log append failed: {exc}"))
+                u.reply.fail(error)
             return
         self.last_op = first + len(group) - 1
         for i, u in enumerate(group):

@@ -7,6 +7,8 @@ them to an HTTP status and a gRPC code.
 
 from __future__ import annotations
 
+import errno
+
 
 class HeronError(Exception):
     """Base of all errors that reach a client; ``status`` is the HTTP status to answer with."""
@@ -76,6 +78,38 @@ class ServiceError(HeronError):
     """Something went wrong on our side."""
 
     status = 500
+
+
+class StorageFull(ServiceError):
+    """The disk is full: a write could not be made durable, so it was refused."""
+
+    status = 507
+
+
+def not_durable(exc: BaseException, what: str, free_bytes: int | None = None) -> ServiceError:
+    """The error for a write that could not be made durable (ENOSPC, EIO, a failed fsync).
+
+    LMDB reports a full disk as EIO when its own file cannot grow, so a low ``free_bytes``
+    on the filesystem also counts as full."""
+    text = str(exc)
+    full = (
+        getattr(exc, "errno", None) == errno.ENOSPC
+        or "No space left" in text
+        or (free_bytes is not None and free_bytes < LOW_SPACE_BYTES)
+    )
+    if full:
+        return StorageFull(
+            f"Service internal error: No space left on device: {what} was not made durable "
+            "and was not applied; free some disk space and retry"
+        )
+    return ServiceError(
+        f"Service internal error: I/O error: {what} was not made durable and was not "
+        f"applied: {text}"
+    )
+
+
+LOW_SPACE_BYTES = 1 << 20
+"""Below this much free space an I/O error while writing is taken for a full disk."""
 
 
 class CollectionClosed(ServiceError):

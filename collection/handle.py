@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import trio
 
-from collection import operations
+from collection import operations, snapshot
 from collection.actor import CollectionActor, replay
 from collection.config import CollectionConfig
 from collection.errors import BadRequest, CollectionClosed, NotFound, Overloaded
@@ -26,7 +26,7 @@ from segments.filter import Filter, mask, parse_filter
 from segments.holder import FlushPlan, SegmentHolder
 from segments.ids import PointId, id_sort_key
 from segments.payload_path import parse_path, values_at
-from segments.storage import read_json, write_json_atomic
+from segments.storage import DamagedFile, read_json, write_json_atomic
 from wal.log import WriteAheadLog
 
 log = logging.getLogger("heron.collection")
@@ -81,9 +81,20 @@ class Collection:
     def open(cls, name: str, path: Path, max_points: int, mailbox_size: int) -> Collection:
         """Blocking: load config and segments, replay the WAL past the flushed version."""
         config = CollectionConfig.model_validate(read_json(path / CONFIG_FILE))
-        holder = SegmentHolder.load(path, config.segment, max_points)
         wal = WriteAheadLog(path / "wal")
-        last_op, replayed = replay(holder, wal)
+        try:
+            try:
+                holder = SegmentHolder.load(path, config.segment, max_points)
+            except DamagedFile as exc:
+                if wal.first_op() != 1:  # the log no longer covers everything: refuse
+                    raise
+                log.warning("collection %s: %s; the WAL holds all its operations: rebuilt "
+                            "from the WAL", name, exc)
+                holder = SegmentHolder(config.segment, max_points)
+            last_op, replayed = replay(holder, wal)
+        except BaseException:
+            wal.close()
+            raise
         if replayed:
             log.info("collection %s: replayed %d operations from the WAL", name, replayed)
         return cls(name, path, config, holder, wal, last_op, mailbox_size)
@@ -150,14 +161,35 @@ class Collection:
     async def flush(self) -> int:
         """Persist changed segments and drop the WAL records they cover; returns that version."""
         async with self._flush_lock:
-            if self.actor.stopped:
-                plan = self.holder.flush_plan()
-            else:
-                msg = Flush()
-                await self._send.send(msg)
-                plan = await msg.reply.wait()
-            await self._write_flush(plan)
-            return plan.version
+            return await self._flush_locked()
+
+    async def _flush_locked(self) -> int:
+        if self.actor.stopped:
+            plan = self.holder.flush_plan()
+        else:
+            msg = Flush()
+            await self._send.send(msg)
+            plan = await msg.reply.wait()
+        await self._write_flush(plan)
+        return plan.version
+
+    async def snapshot(self, final_for: Callable[[int], Path]) -> tuple[Path, int, str]:
+        """Snapshot at one operation number while writes go on: flush at that number (the
+        actor's cut), then tar the flushed files while no other flush can replace them.
+        Returns (file, operation number, sha256)."""
+        if self.closed:
+            raise CollectionClosed(f"Collection `{self.name}` is closed")
+        async with self._flush_lock:
+            version = await self._flush_locked()
+            final = final_for(version)
+
+            def write() -> str:
+                files = snapshot.collection_files(self.path)
+                meta = {"collection": self.name, "version": version, "format": 1}
+                return snapshot.write_snapshot(self.path, files, meta, final)
+
+            digest = await trio.to_thread.run_sync(write)
+        return final, version, digest
 
     async def _write_flush(self, plan: FlushPlan) -> None:
         if plan.version == self.holder.flushed_version and not plan.snapshots:

@@ -16,10 +16,14 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
   against exact ground truth, single-client p50/p99, requests/s at 16 concurrent clients
   against ``GET /``, 10 %-filtered and two-prefetch RRF p50, restart time, server RSS; and on
   the same data, qdrant-client local mode's p50 and raw hnswlib's 2-thread build and p50.
+- ``kinds``: the Query API kinds (not in the default run) on dense points with payloads, once
+  the collection is green: p50 of plain nearest beside recommend (each strategy), discover,
+  context, relevance feedback, MMR, a formula over a 100-point prefetch, and sample.
 
     .venv/bin/python scripts/bench.py --points 10000 --queries 300
     .venv/bin/python scripts/bench.py --sections sparse,multi
     .venv/bin/python scripts/bench.py --sections index --points 100000
+    .venv/bin/python scripts/bench.py --sections kinds --points 100000 --queries 50
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.server import HeronProcess  # noqa: E402
 
-SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "index")
+SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "index", "kinds")
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -258,6 +262,55 @@ def index_section(b: Bench, server: HeronProcess, dense: np.ndarray, dq: np.ndar
     return out
 
 
+def kinds_section(b: Bench, dense: np.ndarray, dq: np.ndarray,
+                  args: argparse.Namespace) -> list[str]:
+    """p50 of each Query API kind beside a plain nearest query on the same collection."""
+    n, dim = dense.shape
+    rng = np.random.default_rng(args.seed)
+    pts = [{"id": i, "vector": dense[i], "payload": {"k": i % 7, "x": float(i % 1000) / 100}}
+           for i in range(n)]
+    b.load("kinds", {"vectors": {"size": dim, "distance": "Cosine"}}, pts, args.batch)
+    while b.http.get("/collections/kinds").json()["result"]["status"] != "green":
+        time.sleep(0.2)
+    ids = rng.integers(0, n, size=(len(dq), 6)).tolist()
+
+    def pair(i: int, j: int) -> dict[str, Any]:
+        return {"positive": ids[i][j], "negative": ids[i][j + 1]}
+
+    bodies: dict[str, Callable[[int], dict[str, Any]]] = {
+        "nearest": lambda i: {"query": dq[i]},
+        "recommend average_vector": lambda i: {"query": {"recommend": {
+            "positive": ids[i][:2], "negative": ids[i][2:3]}}},
+        "recommend best_score": lambda i: {"query": {"recommend": {
+            "positive": ids[i][:2], "negative": ids[i][2:3], "strategy": "best_score"}}},
+        "recommend sum_scores": lambda i: {"query": {"recommend": {
+            "positive": ids[i][:2], "negative": ids[i][2:3], "strategy": "sum_scores"}}},
+        "discover (2 pairs)": lambda i: {"query": {"discover": {
+            "target": dq[i], "context": [pair(i, 0), pair(i, 2)]}}},
+        "context (2 pairs)": lambda i: {"query": {"context": [pair(i, 0), pair(i, 2)]}},
+        "relevance_feedback (3)": lambda i: {"query": {"relevance_feedback": {
+            "target": dq[i], "feedback": [{"example": ids[i][j], "score": s}
+                                          for j, s in ((0, 0.9), (1, 0.5), (2, 0.1))],
+            "strategy": {"naive": {"a": 1.0, "b": 1.0, "c": 1.0}}}}},
+        "mmr (100 candidates)": lambda i: {"query": {
+            "nearest": dq[i], "mmr": {"diversity": 0.5, "candidates_limit": 100}}},
+        "formula (100 prefetched)": lambda i: {
+            "prefetch": {"query": dq[i], "limit": 100},
+            "query": {"formula": {"sum": ["$score", {"mult": [0.1, "x"]},
+                                          {"mult": [0.5, {"key": "k", "match": {"value": 3}}]}]}}},
+        "sample random": lambda i: {"query": {"sample": "random"}},
+    }
+    out = [f"kinds ({n} points, {dim}-d Cosine, HNSW, limit 10):"]
+    base = 0.0
+    for label, make in bodies.items():
+        t = b.timed(lambda i, make=make: lambda: b.post(  # type: ignore[misc]
+            "/collections/kinds/points/query", make(i) | {"limit": 10}))
+        p50 = statistics.median(t)
+        base = base or p50
+        out.append(f"  {label}: p50 {p50:.2f} ms p99 {p(t, 99):.2f} ms ({p50 / base:.1f}x nearest)")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=10_000)
@@ -347,6 +400,8 @@ def main() -> int:
                     lines.extend(grpc_section(b, server, dense, dq, args, concurrent_rps))
                 if "index" in sections:
                     lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
+                if "kinds" in sections:
+                    lines.extend(kinds_section(b, dense, dq, args))
         finally:
             server.stop()
     print("\n".join(lines))

@@ -19,11 +19,18 @@ data against a model of what was acknowledged:
 
 Kills are timed at random, right when a segment is being flushed (a ``*.tmp`` directory
 appears under the storage), or when the optimizer logs that it started or finished rebuilding
-a segment; flushes run every 0.1 s and segments rotate at 300 points so both happen often.
+a segment, or while a snapshot is being written (a ``.*.tmp`` under ``storage/snapshots``);
+flushes run every 0.1 s and segments rotate at 300 points so both happen often.
+
+Writers write through an alias that an operator thread re-points (with a second alias flipped
+between two collections) in all-or-nothing requests, and the operator takes and deletes
+snapshots as the writers go; after each restart aliases and snapshots are checked too (see
+``scripts/drill_ops.py``).
 
     .venv/bin/python scripts/crash_drill.py --cycles 50 --seconds-per-cycle 2
 
-It prints ``cycles=N acknowledged_ops=X lost=0 torn=0 restarts_ok=N`` and exits non-zero on
+It prints ``cycles=N acknowledged_ops=X lost=0 torn=0 restarts_ok=N snapshots=S
+alias_switches=A operator_bad=0`` and exits non-zero on
 any violation.
 """
 
@@ -49,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.drill_ops import WRITE_ALIAS, Operator  # noqa: E402
 from tests.grpc_ops import grpc_client, send_write  # noqa: E402
 from tests.server import HeronProcess  # noqa: E402
 
@@ -56,7 +64,7 @@ COLLECTION = "drill"
 DIM = 8
 ID_SPAN = 1_000_000
 """Writer ``w`` owns ids ``[(w + 1) * ID_SPAN, (w + 1) * ID_SPAN + ids_per_writer)``."""
-KILL_MODES = ("random", "flush", "optimizer-start", "optimizer-done")
+KILL_MODES = ("random", "flush", "optimizer-start", "optimizer-done", "snapshot")
 TOLERANCE = 1e-4
 
 
@@ -288,7 +296,7 @@ class Writer:
                 op = self.maker.make(self.model, cycle)
                 self.in_flight = op
                 try:
-                    r = http.request(op.method, f"/collections/{COLLECTION}/{op.path}",
+                    r = http.request(op.method, f"/collections/{WRITE_ALIAS}/{op.path}",
                                      json=op.body)
                 except httpx.HTTPError:
                     return  # the server died: the op may or may not have been logged
@@ -320,7 +328,7 @@ class Writer:
                 elif path == "points/payload":
                     path = "points/payload/set"
                 try:
-                    send_write(client, COLLECTION, path, op.body, wait=query == "wait=true")
+                    send_write(client, WRITE_ALIAS, path, op.body, wait=query == "wait=true")
                 except grpc.RpcError as exc:
                     if exc.code() not in (grpc.StatusCode.UNAVAILABLE,
                                           grpc.StatusCode.CANCELLED) and not stop.is_set():
@@ -335,9 +343,10 @@ class Writer:
 # --------------------------------------------------------------------------- kill timing
 
 
-def wait_for_tmp(storage: Path, deadline: float) -> bool:
-    """Poll until a ``*.tmp`` file or directory (a flush in progress) appears, or deadline."""
-    root = storage / "collections"
+def wait_for_tmp(storage: Path, deadline: float, under: str = "collections") -> bool:
+    """Poll until a ``*.tmp`` file or directory (a flush or snapshot in progress) appears
+    under ``storage/under``, or deadline."""
+    root = storage / under
     while time.monotonic() < deadline:
         for _dirpath, dirnames, filenames in os.walk(root):
             if any(n.endswith(".tmp") for n in (*dirnames, *filenames)):
@@ -378,15 +387,21 @@ class Summary:
     in_flight_applied: int = 0
     in_flight_dropped: int = 0
     grpc_acknowledged_ops: int = 0
+    snapshots: int = 0
+    alias_switches: int = 0
+    operator_bad: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.torn or self.count_mismatch or self.errors)
+        return not (self.lost or self.torn or self.count_mismatch or self.errors
+                    or self.operator_bad)
 
     def line(self) -> str:
         return (f"cycles={self.cycles} acknowledged_ops={self.acknowledged_ops} "
                 f"(grpc={self.grpc_acknowledged_ops}) "
-                f"lost={self.lost} torn={self.torn} restarts_ok={self.restarts_ok}")
+                f"lost={self.lost} torn={self.torn} restarts_ok={self.restarts_ok} "
+                f"snapshots={self.snapshots} alias_switches={self.alias_switches} "
+                f"operator_bad={self.operator_bad}")
 
 
 def fetch(http: httpx.Client, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -488,9 +503,10 @@ def kill_after(server: HeronProcess, mode: str, seconds: float, rng: random.Rand
         start + min(0.3, seconds / 3), start + seconds / 2)
     time.sleep(max(0.0, warmup - time.monotonic()))
     hit = mode
-    if mode == "flush":
-        if not wait_for_tmp(server.storage, deadline):
-            hit = "flush-missed"
+    if mode in ("flush", "snapshot"):
+        if not wait_for_tmp(server.storage, deadline,
+                            "collections" if mode == "flush" else "snapshots"):
+            hit = mode + "-missed"
     elif mode.startswith("optimizer"):
         offset = server.log_path.stat().st_size if server.log_path.exists() else 0
         needle = " started" if mode == "optimizer-start" else " done in "
@@ -516,16 +532,20 @@ def run_drill(args: argparse.Namespace, report: Callable[[str], None] = print) -
     writers = [Writer(i, OpMaker(i, args.ids_per_writer, random.Random(rng.random())),
                       grpc_port=server.grpc_port if i < args.grpc_writers else None)
                for i in range(args.writers)]
+    operator = Operator(COLLECTION, server.storage, random.Random(rng.random()))
     try:
         server.start()
         with httpx.Client(base_url=server.url, timeout=30) as http:
             create_collection(http)
+            operator.setup(http)
         for cycle in range(1, args.cycles + 1):
             mode = KILL_MODES[(cycle - 1) % len(KILL_MODES)] if args.kill_mode == "mix" else (
                 args.kill_mode)
             stop = threading.Event()
             threads = [threading.Thread(target=w.run, args=(server.url, cycle, stop), daemon=True)
                        for w in writers]
+            threads.append(threading.Thread(target=operator.run, args=(server.url, stop),
+                                            daemon=True))
             acked_before = sum(w.acked for w in writers)
             for t in threads:
                 t.start()
@@ -541,6 +561,10 @@ def run_drill(args: argparse.Namespace, report: Callable[[str], None] = print) -
                 for e in w.errors:
                     report(f"cycle {cycle}: writer {w.index} got an error: {e}")
                 w.errors.clear()
+            summary.errors.extend(operator.errors)
+            for e in operator.errors:
+                report(f"cycle {cycle}: the operator got an error: {e}")
+            operator.errors.clear()
             try:
                 server.start(timeout=60)
             except RuntimeError as exc:
@@ -552,6 +576,9 @@ def run_drill(args: argparse.Namespace, report: Callable[[str], None] = print) -
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 verify(http, writers, summary,
                        lambda msg, c=cycle: report(f"cycle {c}: VIOLATION: {msg}"))
+                operator.verify(http, lambda msg, c=cycle: report(f"cycle {c}: VIOLATION: {msg}"))
+            summary.snapshots, summary.alias_switches = operator.taken, operator.switches
+            summary.operator_bad = operator.bad
             if args.verbose:
                 held = sum(len(w.model) for w in writers)
                 report(f"cycle {cycle}: kill={hit} acked={summary.acknowledged_ops - acked_before}"

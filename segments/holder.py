@@ -314,11 +314,12 @@ class SegmentHolder:
         manifest = {
             "version": plan.version,
             "segments": {str(sid): d for sid, d in dirs.items()},
+            "checksums": {d: storage.segment_digest(seg_root / d) for d in dirs.values()},
             "next_segment_id": plan.next_segment_id,
             "write_segment": plan.write_segment,
             "payload_schema": plan.payload_schema,
         }
-        storage.write_json_atomic(root / storage.MANIFEST, manifest)
+        storage.write_manifest(root, manifest)
         self._saved_dirs = dirs
         self.flushed_version = plan.version
         storage.remove_unlisted(seg_root, set(dirs.values()))
@@ -333,9 +334,11 @@ class SegmentHolder:
         if not path.exists():
             storage.remove_unlisted(root / "segments", set())
             return holder
-        manifest = storage.read_json(path)
+        manifest = storage.read_manifest(root)
+        checksums = manifest.get("checksums") or {}
         for sid, dirname in manifest["segments"].items():
             seg_path = root / "segments" / dirname
+            storage.verify_segment(seg_path, checksums.get(dirname))
             state = storage.load_segment(seg_path)
             seg: AppendableSegment
             if state["kind"] == "immutable":

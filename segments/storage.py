@@ -8,8 +8,11 @@ removed at the next load.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,83 @@ import numpy as np
 import orjson
 
 MANIFEST = "manifest.json"
+CHECKSUMS = "checksums.json"
+"""In each segment directory: the crc32 of every other file there."""
+_CHUNK = 1 << 20
 
 
-def _fsync_dir(path: Path) -> None:
+class DamagedFile(ValueError):
+    """A stored file fails its checksum (or is missing): its data must not be served."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"damaged file {path}: {why}")
+        self.path = path
+
+
+def crc32_file(path: Path) -> str:
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return f"{crc:08x}"
+
+
+def crc32_bytes(data: bytes) -> str:
+    return f"{zlib.crc32(data):08x}"
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "sha256"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    """Replace the manifest atomically, sealed with a sha256 of its content."""
+    write_json_atomic(root / MANIFEST, {**manifest, "sha256": _manifest_digest(manifest)})
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """Read the manifest; ``DamagedFile`` if it does not parse or match its sha256."""
+    path = root / MANIFEST
+    try:
+        manifest = read_json(path)
+    except orjson.JSONDecodeError as exc:
+        raise DamagedFile(path, f"not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise DamagedFile(path, "not a JSON object")
+    if ("sha256" in manifest) != ("checksums" in manifest):  # both, or neither (older files)
+        raise DamagedFile(path, "checksum fields damaged")
+    if "sha256" in manifest and manifest["sha256"] != _manifest_digest(manifest):
+        raise DamagedFile(path, "sha256 mismatch")
+    return manifest
+
+
+def segment_digest(seg_dir: Path) -> str | None:
+    """The crc32 of a segment directory's checksum list (what the manifest records)."""
+    path = seg_dir / CHECKSUMS
+    return crc32_file(path) if path.exists() else None
+
+
+def verify_segment(seg_dir: Path, expected: str | None) -> None:
+    """Check a segment directory against the digest the manifest holds for it, then every
+    file against its crc32; raise ``DamagedFile`` naming the first that fails."""
+    if expected is None:
+        return  # written before checksums existed
+    listing = seg_dir / CHECKSUMS
+    if not listing.exists():
+        raise DamagedFile(listing, "missing")
+    data = listing.read_bytes()
+    if crc32_bytes(data) != expected:
+        raise DamagedFile(listing, "crc32 mismatch")
+    for name, crc in orjson.loads(data).items():
+        path = seg_dir / name
+        if not path.exists():
+            raise DamagedFile(path, "missing")
+        if crc32_file(path) != crc:
+            raise DamagedFile(path, "crc32 mismatch")
+
+
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -44,9 +121,13 @@ def _write_npy(path: Path, array: np.ndarray) -> None:
 def write_json_atomic(path: Path, value: Any) -> None:
     """Replace ``path`` with ``value`` as JSON so that readers see the old or the new file."""
     tmp = path.with_name(path.name + ".tmp")
-    _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    try:
+        _write_file(tmp, orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk gets its space back
+        raise
+    fsync_dir(path.parent)
 
 
 def read_json(path: Path) -> Any:
@@ -64,6 +145,20 @@ def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
+    try:
+        _fill_segment_dir(tmp, state, previous)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk gets its space back
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    fsync_dir(root)
+    return name
+
+
+def _fill_segment_dir(tmp: Path, state: dict[str, Any], previous: Path | None) -> None:
+    """Write every file of a segment snapshot into ``tmp`` and fsync the directory."""
     names = list(state["vectors"])
     meta = {
         "seg_id": state["seg_id"],
@@ -92,15 +187,14 @@ def save_segment(root: Path, state: dict[str, Any], previous: Path | None = None
             index.save_index(str(tmp / file))
             with open(tmp / file, "rb") as f:
                 os.fsync(f.fileno())
+            if os.statvfs(tmp).f_bavail == 0:  # hnswlib does not report a short write
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / file))
     if index_files:
         meta["index_files"] = index_files
         _write_file(tmp / "meta.json", orjson.dumps(meta))
-    _fsync_dir(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    _fsync_dir(root)
-    return name
+    sums = {p.name: crc32_file(p) for p in sorted(tmp.iterdir())}
+    _write_file(tmp / CHECKSUMS, orjson.dumps(sums))
+    fsync_dir(tmp)
 
 
 def load_segment(path: Path) -> dict[str, Any]:

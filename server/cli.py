@@ -18,6 +18,7 @@ import trio
 
 from server.config import ConfigError, Settings, load_settings
 from server.monitor.startup import log_startup
+from server.storage_lock import StorageLock, StorageLocked
 
 log = logging.getLogger("heron")
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", type=Path, help="data directory (storage.path)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    serve.add_argument("--storage-snapshot", type=Path, metavar="FILE",
+                       help="restore a storage-wide snapshot (POST /snapshots) before starting; "
+                            "same-named collections are replaced")
     return parser
 
 
@@ -188,7 +192,7 @@ def grpc_port_problem(settings: Settings) -> str | None:
     return None
 
 
-def run_serve(settings: Settings) -> int:
+def run_serve(settings: Settings, storage_snapshot: Path | None = None) -> int:
     """Create the app for ``settings`` and serve it until a shutdown signal; return the exit code."""
     from server.rest.app import create_app
 
@@ -202,8 +206,25 @@ def run_serve(settings: Settings) -> int:
     if (problem := grpc_port_problem(settings)) is not None:
         log.error("cannot serve gRPC on port %s: %s", settings.service.grpc_port, problem)
         return 1
-    app = create_app(settings)
-    graceful = trio.run(serve_until_signalled, app, config)
+    try:
+        lock = StorageLock(settings.storage.path).acquire()
+    except (StorageLocked, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    try:
+        if storage_snapshot is not None:
+            from server.snapshots import restore_full
+
+            try:
+                names = restore_full(settings.storage.path, storage_snapshot)
+            except Exception as exc:
+                log.error("cannot restore storage snapshot %s: %s", storage_snapshot, exc)
+                return 1
+            log.info("restored %d collections from %s", len(names), storage_snapshot)
+        app = create_app(settings)
+        graceful = trio.run(serve_until_signalled, app, config)
+    finally:
+        lock.release()
     log.info("heron stopped")
     return 0 if graceful else 1
 
@@ -221,4 +242,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"heron: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    return run_serve(settings)
+    return run_serve(settings, args.storage_snapshot)

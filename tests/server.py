@@ -24,8 +24,11 @@ def free_port() -> int:
 class HeronProcess:
     """A heron server subprocess on a free port over a given storage directory."""
 
-    def __init__(self, storage: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, storage: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
         self.storage = storage
+        self.args = list(args or [])
         self.port = free_port()
         self.grpc_port = free_port()
         self.env = {**os.environ, **(env or {})}
@@ -42,7 +45,7 @@ class HeronProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--grpc-port", str(self.grpc_port),
-             "--storage", str(self.storage)],
+             "--storage", str(self.storage), *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=log,

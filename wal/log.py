@@ -7,6 +7,7 @@ updates share one durable commit (group commit).
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,17 @@ _KEY = struct.Struct(">Q")
 _INITIAL_MAP_SIZE = 1 << 30
 
 
+class NotDurable(Exception):
+    """The disk refused a commit (full, I/O error): none of its records is in the log.
+
+    ``free_bytes`` is what the filesystem had left (LMDB reports a full disk as EIO when its
+    own file cannot grow, so callers look at both)."""
+
+    def __init__(self, cause: BaseException, free_bytes: int | None) -> None:
+        super().__init__(str(cause))
+        self.free_bytes = free_bytes
+
+
 def _key(op_num: int) -> bytes:
     return _KEY.pack(op_num)
 
@@ -27,6 +39,7 @@ class WriteAheadLog:
 
     def __init__(self, path: Path, map_size: int = _INITIAL_MAP_SIZE) -> None:
         path.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._env = lmdb.open(
             str(path),
             map_size=map_size,
@@ -46,7 +59,10 @@ class WriteAheadLog:
         self._env.close()
 
     def append(self, records: Sequence[tuple[int, bytes]]) -> None:
-        """Write ``(op_num, data)`` pairs in one transaction and fsync before returning."""
+        """Write ``(op_num, data)`` pairs in one transaction and fsync before returning.
+
+        A commit the disk refuses (full, I/O error) raises ``NotDurable``; the transaction is
+        aborted, so none of the records is in the log."""
         started = time.perf_counter()
         while True:
             try:
@@ -59,12 +75,30 @@ class WriteAheadLog:
                 return
             except lmdb.MapFullError:
                 self._env.set_mapsize(self._env.info()["map_size"] * 2)
+            except lmdb.Error as exc:
+                raise NotDurable(exc, self.free_bytes()) from exc
+
+    def free_bytes(self) -> int | None:
+        """Bytes free for us on the log's filesystem (None if that cannot be told)."""
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
 
     def last_op(self) -> int:
         """The highest operation number stored, or 0 for an empty log."""
         with self._env.begin() as txn:
             cursor = txn.cursor()
             if cursor.last():
+                return int(_KEY.unpack(cursor.key())[0])
+        return 0
+
+    def first_op(self) -> int:
+        """The lowest operation number stored, or 0 for an empty log."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor()
+            if cursor.first():
                 return int(_KEY.unpack(cursor.key())[0])
         return 0
 

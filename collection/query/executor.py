@@ -20,7 +20,19 @@ from collection import operations
 from collection.config import CollectionConfig
 from collection.errors import BadRequest
 from collection.query import fusion
-from collection.query.ordering import by_id, order_by
+from collection.query.formula.evaluate import evaluate
+from collection.query.formula.parse import FormulaSpec
+from collection.query.kinds.average import average_query
+from collection.query.kinds.examples import (
+    Pool,
+    rank_examples,
+    similarities,
+    similarities_at,
+    to_similarity,
+)
+from collection.query.kinds.mmr import apply_mmr
+from collection.query.kinds.specs import Average, Examples, Sample, VectorRef
+from collection.query.ordering import ORDER_SCORE, by_id, order_by
 from collection.query.planner import Fusion, Nearest, OrderBy, Stage
 from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
@@ -154,27 +166,56 @@ def _kind(stage: Stage) -> str:
         return q.method
     if isinstance(q, OrderBy):
         return "order_by"
-    if isinstance(q, Nearest):
-        return "nearest" if stage.is_leaf else "rescore"
+    if isinstance(q, Nearest | Average):
+        name = "nearest" if stage.is_leaf else "rescore"
+        if isinstance(q, Average):
+            name = "recommend"
+        return name if not (isinstance(q, Nearest) and q.mmr) else "mmr"
+    if isinstance(q, Examples):
+        return {"best_score": "recommend", "sum_scores": "recommend",
+                "feedback": "relevance_feedback"}.get(q.kind, q.kind)
+    if isinstance(q, FormulaSpec):
+        return "formula"
+    if isinstance(q, Sample):
+        return "sample"
     return "by_id"
 
 
-def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:
-    """The stage's query in storage form; a point id is looked up (in ``lookup_from`` if set)."""
-    q = stage.query
-    assert isinstance(q, Nearest)
-    coll = ctx.collection
-    value = q.vector
-    if q.point_id is not None:
-        source = coll if q.lookup_collection is None else ctx.lookup(q.lookup_collection)
-        name = q.lookup_vector if q.lookup_vector is not None else stage.using
-        if q.lookup_collection is not None:
+def _checked(ctx: QueryContext, stage: Stage, ref: VectorRef) -> Any:
+    """An example vector checked against the stage's vector; a point id is looked up (in
+    ``lookup_from`` if set)."""
+    value = ref.vector
+    if ref.point_id is not None:
+        lookup_collection, lookup_vector = stage.lookup
+        source = ctx.collection if lookup_collection is None else ctx.lookup(lookup_collection)
+        name = lookup_vector if lookup_vector is not None else stage.using
+        if lookup_collection is not None:
             name = operations.vector_name(source.config, name)
-        value = source.stored_vector(q.point_id, name)
-    checked = operations.one_vector(coll.config, stage.using, value)
+        value = source.stored_vector(ref.point_id, name)
+    return operations.one_vector(ctx.collection.config, stage.using, value)
+
+
+def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:
+    """The stage's query vector in storage form (recommend's average computed first)."""
+    q = stage.query
+    coll = ctx.collection
+    if isinstance(q, Average):
+        checked = average_query(
+            coll.config.segment.kind(stage.using),
+            [_checked(ctx, stage, r) for r in q.positives],
+            [_checked(ctx, stage, r) for r in q.negatives],
+        )
+    else:
+        assert isinstance(q, Nearest)
+        checked = _checked(ctx, stage, VectorRef(q.vector, q.point_id))
+    return storage_form(coll, stage.using, checked)
+
+
+def storage_form(coll: Any, name: str, checked: Any) -> Any:
+    """A checked vector as the stores score it: sparse as (indices, IDF-weighted values)."""
     if isinstance(checked, dict):
         indices = checked["indices"]
-        return indices, idf_weighted(coll, stage.using, indices, checked["values"])
+        return indices, idf_weighted(coll, name, indices, checked["values"])
     return checked
 
 
@@ -261,27 +302,64 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         if stage.score_threshold is not None:
             out = out.pick(np.flatnonzero(out.scores >= stage.score_threshold))
         out = out.take(0, top)
-    elif isinstance(q, Nearest) and stage.children:
+    elif isinstance(q, Nearest | Average):
+        mmr = q.mmr if isinstance(q, Nearest) else None
+        wanted = top if mmr is None else (top if mmr.candidates is None else mmr.candidates)
+        nested = mmr is not None and stage.label != "root"
+        if nested and stage.is_leaf:
+            # as Qdrant's engine does: an MMR prefetch without prefetches of its own hands
+            # its parent the ``candidates_limit`` nearest points, not re-ranked
+            mmr = None
+        vector = resolve_vector(ctx, stage)
+        if stage.children:
+            ids, locs = _filtered(stage.filter, *union(children))
+            considered = len(ids)
+            if nested:
+                wanted = len(ids)  # ... and one with prefetches re-ranks all they found
+            out = rescore(
+                stage.using, vector, ids, locs,
+                higher_is_better(coll.config, stage.using), stage.score_threshold, wanted,
+            )
+        else:
+            hits = await search(
+                list(coll.holder), stage.using, vector,
+                higher_is_better(coll.config, stage.using), stage.filter, wanted,
+                stage.score_threshold,
+                params=search_params(stage.params),
+            )
+            considered = coll.holder.points_count
+            out = Scored(
+                [h.segment.ids.ids[h.offset] for h in hits],
+                np.asarray([h.score for h in hits], dtype=np.float64),
+                [(h.segment, h.offset) for h in hits],
+            )
+        if mmr is not None:
+            out = await _mmr(ctx, stage, out, mmr.diversity, top)
+            if nested:
+                out = _with_prefetch_scores(out, children)
+    elif isinstance(q, Examples):
+        out, considered = await _examples(ctx, stage, children, top)
+    elif isinstance(q, FormulaSpec):
         ids, locs = _filtered(stage.filter, *union(children))
         considered = len(ids)
-        vector = resolve_vector(ctx, stage)
-        out = rescore(
-            stage.using, vector, ids, locs,
-            higher_is_better(coll.config, stage.using), stage.score_threshold, top,
+        scores = evaluate(
+            q, ids, locs, [dict(zip(c.ids, c.scores.tolist(), strict=True)) for c in children]
         )
-    elif isinstance(q, Nearest):
-        vector = resolve_vector(ctx, stage)
-        hits = await search(
-            list(coll.holder), stage.using, vector,
-            higher_is_better(coll.config, stage.using), stage.filter, top, stage.score_threshold,
-            params=search_params(stage.params),
+        keep = np.flatnonzero(
+            np.ones(len(ids), dtype=bool) if stage.score_threshold is None
+            else scores > stage.score_threshold
         )
-        considered = coll.holder.points_count
-        out = Scored(
-            [h.segment.ids.ids[h.offset] for h in hits],
-            np.asarray([h.score for h in hits], dtype=np.float64),
-            [(h.segment, h.offset) for h in hits],
-        )
+        out = Scored(ids, scores, locs).pick(keep[best_first(scores[keep], top, True)])
+    elif isinstance(q, Sample):
+        rng = np.random.default_rng()
+        if stage.children:
+            ids, locs = _filtered(stage.filter, *union(children))
+            pool = Pool.of(locs)
+        else:
+            pool = Pool.matching(list(coll.holder), stage.filter)
+        considered = len(pool)
+        chosen = rng.choice(considered, size=min(top, considered), replace=False)
+        out = pool.scored(np.full(considered, ORDER_SCORE), np.asarray(chosen, dtype=np.int64))
     else:
         if stage.children:
             ids, locs = _filtered(stage.filter, *union(children))
@@ -296,3 +374,62 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
         )
         ctx.ranks[stage.label] = out
     return out
+
+
+SIMILARITY_THREAD = 100_000
+"""Example scoring of more (candidates x examples) than this runs in a worker thread."""
+
+
+async def _examples(
+    ctx: QueryContext, stage: Stage, children: list[Scored], top: int
+) -> tuple[Scored, int]:
+    """recommend (best_score, sum_scores), discover, context and relevance feedback."""
+    q = stage.query
+    assert isinstance(q, Examples)
+    coll = ctx.collection
+    queries = [storage_form(coll, stage.using, _checked(ctx, stage, r)) for r in q.refs()]
+    if stage.children:
+        pool = Pool.of(_filtered(stage.filter, *union(children))[1])
+    else:
+        pool = Pool.matching(list(coll.holder), stage.filter, stage.using)
+
+    def work() -> Scored:
+        sims = similarities(coll.config, stage.using, queries, pool)
+        return rank_examples(q, sims, pool, stage.score_threshold, top)
+
+    if len(pool) * max(len(queries), 1) > SIMILARITY_THREAD:
+        return await trio.to_thread.run_sync(work), len(pool)
+    return work(), len(pool)
+
+
+async def _mmr(ctx: QueryContext, stage: Stage, found: Scored, diversity: float, top: int) -> Scored:
+    """Re-rank nearest candidates by Maximal Marginal Relevance."""
+    coll = ctx.collection
+    name = stage.using
+    vectors = [
+        storage_form(coll, name, operations.one_vector(coll.config, name, seg.vector_of(off, name)))
+        for seg, off in found.locs
+    ]
+
+    def work() -> Scored:
+        # [s, j]: candidate j taken as the query against point s (MaxSim is not symmetric;
+        # Qdrant compares a candidate with the points already picked this way round)
+        pairwise = similarities_at(coll.config, name, vectors, found.locs).T
+        relevance = to_similarity(coll.config, name, found.scores)
+        return apply_mmr(found, relevance, pairwise, diversity, top)
+
+    if len(vectors) ** 2 > SIMILARITY_THREAD:
+        return await trio.to_thread.run_sync(work)
+    return work()
+
+
+def _with_prefetch_scores(picked: Scored, children: list[Scored]) -> Scored:
+    """MMR's picks inside a prefetch, as Qdrant's engine returns them: with the scores their
+    prefetches gave them (the first that has the point), best first."""
+    first: dict[Any, float] = {}
+    for c in children:
+        for pid, score in zip(c.ids, c.scores.tolist(), strict=True):
+            first.setdefault(pid, score)
+    scores = np.asarray([first[pid] for pid in picked.ids], dtype=np.float64)
+    out = Scored(picked.ids, scores, picked.locs)
+    return out.pick(np.argsort(-scores, kind="stable"))

@@ -17,7 +17,10 @@ from typing import Any
 from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, NotFound
 from collection.operations import check_key, compile_filter, vector_name
+from collection.query.formula.parse import FormulaSpec, parse_formula
 from collection.query.fusion import DEFAULT_RRF_K
+from collection.query.kinds import specs
+from collection.query.kinds.specs import Average, Examples, Mmr, Sample
 from segments.filter import Filter, parse_datetime
 from segments.filter.model import HasIdCondition
 from segments.ids import PointId, normalize_id
@@ -42,6 +45,7 @@ class Nearest:
     point_id: PointId | None = None
     lookup_collection: str | None = None
     lookup_vector: str | None = None
+    mmr: Mmr | None = None
 
 
 @dataclass
@@ -58,7 +62,9 @@ class OrderBy:
     start_from: Any = None
 
 
-QuerySpec = Nearest | Fusion | OrderBy | None
+QuerySpec = Nearest | Fusion | OrderBy | Average | Examples | FormulaSpec | Sample | None
+VECTOR_KINDS = (Nearest, Average, Examples)
+"""Query kinds that compare vectors (and so use the stage's ``using`` vector)."""
 
 
 @dataclass
@@ -74,6 +80,8 @@ class Stage:
     params: dict[str, Any] | None = None
     children: list[Stage] = field(default_factory=list)
     label: str = "root"
+    lookup: tuple[str | None, str | None] = (None, None)
+    """``lookup_from`` (collection, vector) for examples given as point ids."""
 
     @property
     def is_leaf(self) -> bool:
@@ -175,13 +183,17 @@ class Planner:
             raise BadRequest("Validation error: prefetch must be an object or a list")
 
         using_raw = req.get("using")
-        query = self._query(req.get("query"), req.get("lookup_from"), has_children=bool(raw_children))
+        lookup = self._lookup(req.get("lookup_from"))
+        query = self._query(req.get("query"), lookup, has_children=bool(raw_children))
         if isinstance(query, Fusion):
             if using_raw not in (None, ""):
                 raise BadRequest("Wrong input: fusion queries can't have a `using` vector name")
             using = UNNAMED
         else:
-            using = self._using(using_raw) if (isinstance(query, Nearest) or using_raw) else UNNAMED
+            using = (
+                self._using(using_raw)
+                if (isinstance(query, VECTOR_KINDS) or using_raw) else UNNAMED
+            )
         if raw_children and query is None:
             raise BadRequest("Wrong input: A query is needed to merge the prefetches")
         threshold = req.get("score_threshold")
@@ -195,9 +207,9 @@ class Planner:
             threshold = float(threshold)
         own = self._filter(req.get("filter"))
         exclude: Filter | None = None
-        if isinstance(query, Nearest) and query.point_id is not None:
-            if query.lookup_collection in (None, self.collection_name):
-                exclude = Filter(must_not=(HasIdCondition(frozenset({query.point_id})),))
+        example_ids = _example_ids(query)
+        if example_ids and lookup[0] in (None, self.collection_name):
+            exclude = Filter(must_not=(HasIdCondition(frozenset(example_ids)),))
         effective = merge_filters(parent_filter, merge_filters(own, exclude))
         params = req.get("params")
         if params is not None and not isinstance(params, dict):
@@ -211,6 +223,7 @@ class Planner:
             score_threshold=threshold,
             params=params,
             label=label,
+            lookup=lookup,
         )
         if isinstance(query, Fusion) and query.weights is not None:
             if len(query.weights) != len(raw_children):
@@ -226,9 +239,21 @@ class Planner:
             )
         return stage
 
-    def _query(self, value: Any, lookup_from: Any, has_children: bool) -> QuerySpec:
+    def _query(
+        self, value: Any, lookup: tuple[str | None, str | None], has_children: bool
+    ) -> QuerySpec:
         if value is None:
             return None
+        kind = _kind_of(value)
+        if kind in _EXAMPLE_KINDS:
+            return _EXAMPLE_KINDS[kind](value[kind])
+        if kind == "formula":
+            if set(value) - {"formula", "defaults"}:
+                raise BadRequest("Validation error: unknown fields in formula query")
+            spec = parse_formula(value["formula"], value.get("defaults"))
+            if not has_children:
+                raise BadRequest("Wrong input: cannot apply Formula without prefetches")
+            return spec
         if isinstance(value, dict) and "fusion" in value and len(value) == 1:
             method = value["fusion"]
             if method not in ("rrf", "dbsf"):
@@ -242,15 +267,19 @@ class Planner:
             return self._rrf(value["rrf"])
         if isinstance(value, dict) and "order_by" in value and len(value) == 1:
             return self._order_by(value["order_by"])
+        mmr = None
         if isinstance(value, dict) and "nearest" in value:
             extra = set(value) - {"nearest", "mmr"}
-            if extra or value.get("mmr") is not None:
-                raise BadRequest("Wrong input: mmr is not supported")
+            if extra:
+                raise BadRequest(f"Validation error: unknown fields in nearest query: {sorted(extra)}")
+            mmr = specs.mmr(value.get("mmr"))
             value = value["nearest"]
         elif isinstance(value, dict) and not ({"indices", "values"} >= set(value)):
             kind = next(iter(value), "?")
             raise BadRequest(f"Wrong input: query type `{kind}` is not supported")
-        return self._nearest(value, lookup_from)
+        nearest = self._nearest(value, lookup)
+        nearest.mmr = mmr
+        return nearest
 
     def _rrf(self, spec: Any) -> Fusion:
         if spec is None:
@@ -293,7 +322,7 @@ class Planner:
             raise BadRequest("Validation error: order_by.start_from must be a number or datetime")
         return OrderBy(key, direction == "desc", start)
 
-    def _nearest(self, value: Any, lookup_from: Any) -> Nearest:
+    def _lookup(self, lookup_from: Any) -> tuple[str | None, str | None]:
         lookup_collection = lookup_vector = None
         if lookup_from is not None:
             if not isinstance(lookup_from, dict) or not isinstance(lookup_from.get("collection"), str):
@@ -304,6 +333,10 @@ class Planner:
                 raise BadRequest("Validation error: lookup_from.vector must be a string")
             if not self.collection_exists(lookup_collection):
                 raise NotFound(f"Collection `{lookup_collection}` doesn't exist!")
+        return lookup_collection, lookup_vector
+
+    def _nearest(self, value: Any, lookup: tuple[str | None, str | None]) -> Nearest:
+        lookup_collection, lookup_vector = lookup
         if isinstance(value, int | str) and not isinstance(value, bool):
             try:
                 pid = normalize_id(value)
@@ -313,3 +346,35 @@ class Planner:
         if isinstance(value, list | dict):
             return Nearest(value)
         raise BadRequest("Wrong input: unsupported query: expected a vector, a point id or a query object")
+
+
+_EXAMPLE_KINDS: dict[str, Callable[[Any], QuerySpec]] = {
+    "recommend": specs.recommend,
+    "discover": specs.discover,
+    "context": specs.context,
+    "relevance_feedback": specs.feedback,
+    "sample": specs.sample,
+}
+
+
+def _kind_of(value: Any) -> str | None:
+    """The operator key of a query object (``None`` for vectors and point ids)."""
+    if not isinstance(value, dict) or not value:
+        return None
+    if "formula" in value:
+        return "formula"
+    if len(value) == 1:
+        return next(iter(value))
+    return None
+
+
+def _example_ids(query: QuerySpec) -> list[PointId]:
+    """Point ids a query uses as examples (Qdrant leaves them out of the results)."""
+    if isinstance(query, Nearest):
+        return [] if query.point_id is None else [query.point_id]
+    refs: list[specs.VectorRef] = []
+    if isinstance(query, Average):
+        refs = [*query.positives, *query.negatives]
+    elif isinstance(query, Examples):
+        refs = query.refs()
+    return list(dict.fromkeys(r.point_id for r in refs if r.point_id is not None))

@@ -4,10 +4,10 @@ indexes vs a scan, estimates). A request stage parses its effective filter once 
 ``Filter`` down; segments only ever see the compiled tree.
 """
 
-from segments.filter.evaluate import mask
+from segments.filter.evaluate import mask, mask_at
 from segments.filter.model import Filter, FilterError
 from segments.filter.parse import parse_filter
 from segments.filter.plan import estimate
 from segments.filter.values import parse_datetime
 
-__all__ = ["Filter", "FilterError", "estimate", "mask", "parse_datetime", "parse_filter"]
+__all__ = ["Filter", "FilterError", "estimate", "mask", "mask_at", "parse_datetime", "parse_filter"]

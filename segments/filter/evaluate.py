@@ -38,6 +38,15 @@ def mask(flt: Filter, ctx: FilterContext) -> np.ndarray:
     return _filter(flt, view, None)
 
 
+def mask_at(flt: Filter, ctx: FilterContext, offsets: np.ndarray) -> np.ndarray:
+    """bool[len(offsets)]: which of the given offsets match (cheaper than ``mask`` when they
+    are few: payloads of other offsets are never read)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if flt.is_empty or len(offsets) == 0:
+        return np.ones(len(offsets), dtype=bool)
+    return _filter(flt, SegmentView(ctx), offsets)
+
+
 def _select(full: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
     """Entries of a bool[size] mask at ``idx`` (``None`` = all)."""
     return full if idx is None else full[idx]

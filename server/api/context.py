@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from collection.handle import Collection
@@ -15,6 +17,7 @@ from server.api.params import Query
 from server.config import LimitsSettings, Settings
 from server.monitor.stats import Monitor
 from server.registry import Registry
+from server.snapshots import Snapshots
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,14 @@ class Context:
         """Every open collection, by name."""
         return [self.registry.collections[n] for n in self.registry.names()]
 
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        """Snapshot operations over this registry (made on first use)."""
+        return Snapshots(self.registry)
+
     def exists(self, name: str) -> bool:
-        return name in self.registry.collections
+        """Whether ``name`` is a collection or an alias of one."""
+        return self.registry.exists(name)
 
     def query_limits(self) -> Limits:
         s = self.settings.limits
@@ -67,3 +76,18 @@ def ops(*rows: Op) -> dict[str, Op]:
 def update_result(res: UpdateResult) -> dict[str, Any]:
     """An ``UpdateResult`` as Qdrant's JSON."""
     return {"operation_id": res.operation_id, "status": res.status}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """An operation's answer that is a file to send (a snapshot download)."""
+
+    path: Path
+    name: str
+
+
+class Accepted:
+    """The answer of an operation started in the background (``wait=false``)."""
+
+
+ACCEPTED = Accepted()

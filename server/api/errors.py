@@ -7,12 +7,13 @@ escapes an operation onto them, so REST and gRPC answer the same failure the sam
 
 from __future__ import annotations
 
+import errno
 import logging
 
 import trio
 from pydantic import ValidationError
 
-from collection.errors import HeronError, ServiceError, Timeout, ValidationFailed
+from collection.errors import HeronError, ServiceError, Timeout, ValidationFailed, not_durable
 
 log = logging.getLogger("heron.errors")
 
@@ -29,6 +30,7 @@ GRPC_CODES: dict[int, str] = {
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
     503: "UNAVAILABLE",
+    507: "RESOURCE_EXHAUSTED",
 }
 """HTTP status -> name of the ``grpc.StatusCode`` member, as Qdrant maps its errors. A body over
 the size limit is ``RESOURCE_EXHAUSTED`` (what grpcio itself answers for an oversized message)."""
@@ -66,6 +68,9 @@ def to_heron_error(exc: BaseException) -> HeronError:
         return exc
     if isinstance(exc, ValidationError):
         return ValidationFailed(validation_message(exc))
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+        log.error("storage write failed: %s", exc)
+        return not_durable(exc, "the change")
     if isinstance(exc, trio.TooSlowError):
         return Timeout("Timeout error: the operation did not finish in time")
     log.error("unexpected error", exc_info=exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import trio
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> QuartTrio:
 
     @app.before_serving
     async def start_registry() -> None:
+        await trio.to_thread.run_sync(api.ctx.snapshots.clean)
         await app.nursery.start(registry.run)
         if grpc_host is not None:
             await app.nursery.start(grpc_host.run)

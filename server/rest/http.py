@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from quart import Response, g, request
+from quart import Response, g, request, send_file
 
 from collection.errors import BadRequest, HeronError, PayloadTooLarge
 from server.api.auth import presented_key
+from server.api.context import ACCEPTED, FileResult
 from server.api.dispatch import Api
 from server.api.errors import to_heron_error
+from server.api.snapshots import UPLOADED
 from server.rest.routes import Render
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -77,13 +79,39 @@ def error_response(exc: BaseException) -> Response:
     return Response(body, status=err.status, content_type="application/json")
 
 
+async def upload_body(api: Api) -> dict[str, Any]:
+    """Save the multipart field ``snapshot`` to a temp file the operation takes over."""
+    request.max_content_length = None  # a snapshot may be bigger than any JSON body
+    request.body_timeout = None
+    upload = (await request.files).get("snapshot")
+    if upload is None:
+        raise BadRequest("Bad request: multipart field `snapshot` is missing")
+    tmp = api.ctx.snapshots.upload_path()
+    await upload.save(tmp)
+    return {UPLOADED: str(tmp)}
+
+
+async def answer(how: Render, result: Any) -> Response:
+    """The HTTP answer for an operation's result: a file, 202 accepted, or ``render``."""
+    if isinstance(result, FileResult):
+        return await send_file(result.path, mimetype="application/octet-stream",
+                               as_attachment=True, attachment_filename=result.name)
+    if result is ACCEPTED:
+        body = orjson.dumps({"status": "accepted", "time": elapsed()})
+        return Response(body, status=202, content_type="application/json")
+    return render("envelope" if how == "upload" else how, result)
+
+
 def view(api: Api, op: str, how: Render) -> Callable[..., Awaitable[Response]]:
     """The Quart view of one operation: URL parameters are its path parameters."""
 
     async def handle(**path: str) -> Response:
-        body = await json_body() if request.method in BODY_METHODS else None
+        if how == "upload":
+            body: Any = await upload_body(api)
+        else:
+            body = await json_body() if request.method in BODY_METHODS else None
         query = request.args.to_dict()
-        return render(how, await api.run(op, path, query, body))
+        return await answer(how, await api.run(op, path, query, body))
 
     handle.__name__ = op
     return handle

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Render = Literal["envelope", "json", "text"]
+Render = Literal["envelope", "json", "text", "upload"]
+"""``upload``: the body is a multipart file upload, answered in the envelope."""
 
 C = "/collections/<collection_name>"
 P = C + "/points"
@@ -20,6 +21,19 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("GET", "/livez", "livez", "text"),
     ("GET", "/readyz", "readyz", "text"),
     ("GET", "/collections", "get_collections", "envelope"),
+    ("POST", "/collections/aliases", "update_aliases", "envelope"),
+    ("GET", "/aliases", "get_collections_aliases", "envelope"),
+    ("GET", C + "/aliases", "get_collection_aliases", "envelope"),
+    ("POST", C + "/snapshots", "create_snapshot", "envelope"),
+    ("GET", C + "/snapshots", "list_snapshots", "envelope"),
+    ("PUT", C + "/snapshots/recover", "recover_from_snapshot", "envelope"),
+    ("POST", C + "/snapshots/upload", "recover_from_uploaded_snapshot", "upload"),
+    ("GET", C + "/snapshots/<snapshot_name>", "get_snapshot", "envelope"),
+    ("DELETE", C + "/snapshots/<snapshot_name>", "delete_snapshot", "envelope"),
+    ("POST", "/snapshots", "create_full_snapshot", "envelope"),
+    ("GET", "/snapshots", "list_full_snapshots", "envelope"),
+    ("GET", "/snapshots/<snapshot_name>", "get_full_snapshot", "envelope"),
+    ("DELETE", "/snapshots/<snapshot_name>", "delete_full_snapshot", "envelope"),
     ("GET", C, "get_collection", "envelope"),
     ("PUT", C, "create_collection", "envelope"),
     ("PATCH", C, "update_collection", "envelope"),

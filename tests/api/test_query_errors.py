@@ -233,20 +233,22 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
         QUERY, {"query": {"indices": [1, 1], "values": [1.0, 2.0]}, "using": "sparse"}, 400,
     ),
     "non_numeric_vector": (QUERY, {"query": [1, "a", 3, 4], "using": "dense"}, 400),
-    # query kinds heron does not implement: 4xx, not 500
-    "recommend": (QUERY, {"query": {"recommend": {"positive": [1]}}, "using": "dense"}, None),
-    "formula": (
-        QUERY, {"prefetch": TWO, "query": {"formula": {"sum": ["$score", 1.0]}}}, None,
+    # malformed query kinds (tests/api/test_query_kinds.py checks them in depth)
+    "recommend_without_positive": (
+        QUERY, {"query": {"recommend": {"negative": [1]}}, "using": "dense"}, 400,
     ),
-    "discover": (
-        QUERY, {"query": {"discover": {"target": 1, "context": []}}, "using": "dense"}, None,
+    "formula_division_by_zero": (
+        QUERY, {"prefetch": TWO, "query": {"formula": {"div": {"left": 1, "right": 0}}}}, 400,
     ),
-    "context": (
-        QUERY, {"query": {"context": [{"positive": 1, "negative": 2}]}, "using": "dense"}, None,
+    "discover_without_target": (
+        QUERY, {"query": {"discover": {"context": []}}, "using": "dense"}, 400,
     ),
-    "sample": (QUERY, {"query": {"sample": "random"}}, None),
-    "nearest_with_mmr": (
-        QUERY, {"query": {"nearest": D, "mmr": {"diversity": 0.5}}, "using": "dense"}, None,
+    "context_pair_without_negative": (
+        QUERY, {"query": {"context": [{"positive": 1}]}, "using": "dense"}, 400,
+    ),
+    "sample_unknown": (QUERY, {"query": {"sample": "first"}}, 400),
+    "mmr_diversity_over_one": (
+        QUERY, {"query": {"nearest": D, "mmr": {"diversity": 1.5}}, "using": "dense"}, 400,
     ),
     "not_a_query": (QUERY, {"query": True, "using": "dense"}, 400),
     # groups
@@ -438,18 +440,18 @@ CLIENT_CASES: dict[str, tuple[ClientCall, int | None]] = {
     ),
     "dense_on_sparse": (lambda c, n: c.query_points(n, query=D, using="sparse"), 400),
     "wrong_dimension": (lambda c, n: c.query_points(n, query=D + [0.5], using="dense"), 400),
-    "recommend": (
+    "recommend_without_positive": (
         lambda c, n: c.query_points(
-            n, query=M.RecommendQuery(recommend=M.RecommendInput(positive=[1])), using="dense"
+            n, query=M.RecommendQuery(recommend=M.RecommendInput(negative=[1])), using="dense"
         ),
-        None,
+        400,
     ),
-    "formula": (
+    "formula_missing_variable": (
         lambda c, n: c.query_points(
             n, prefetch=PREFETCH_TWO,
-            query=M.FormulaQuery(formula=M.SumExpression(sum=["$score", 1.0])),
+            query=M.FormulaQuery(formula=M.SumExpression(sum=["$score", "no_such_key"])),
         ),
-        None,
+        400,
     ),
     "prefetch_without_query": (lambda c, n: c.query_points(n, prefetch=PREFETCH_TWO), 400),
     "limit_zero": (lambda c, n: c.query_points(n, query=D, using="dense", limit=0), None),

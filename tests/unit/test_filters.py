@@ -21,7 +21,7 @@ from qdrant_client.local.payload_filters import calculate_payload_mask, validate
 from qdrant_client.local.payload_value_extractor import value_by_key
 from qdrant_client.local.siphash import point_id_slice
 
-from segments.filter import Filter, FilterError, mask, parse_datetime, parse_filter
+from segments.filter import Filter, FilterError, mask, mask_at, parse_datetime, parse_filter
 from segments.filter.checks import MatchValue, Range
 from segments.filter.model import FieldCondition, HasIdCondition, NestedCondition
 from segments.filter.slices import id_slices
@@ -1102,3 +1102,29 @@ def test_against_local_collection_scroll() -> None:
         ctx = Ctx(list(payloads), ids=[1, 2, 3, 4, 5], vectors={"": np.ones(5, dtype=bool)})
         got = [i + 1 for i in np.flatnonzero(mask(parse_filter(flt), ctx)).tolist()]
         assert got == expected, flt
+
+
+def test_mask_at_agrees_with_mask_on_any_subset() -> None:
+    """``mask_at`` over some offsets is ``mask`` read at those offsets, for every kind of
+    clause (the formula query evaluates conditions on its candidates only)."""
+    rng = random.Random(7)
+    payloads: list[dict[str, Any] | None] = [
+        {"k": rng.randrange(4), "tags": rng.sample(["a", "b", "c"], rng.randrange(3)),
+         "n": {"v": rng.random()}} if rng.random() < 0.9 else None
+        for _ in range(60)
+    ]
+    ctx = Ctx(payloads)
+    filters = [
+        {"must": [{"key": "k", "match": {"value": 2}}]},
+        {"should": [{"key": "tags", "match": {"any": ["a"]}}, {"has_id": [3, 4, 5]}]},
+        {"must_not": [{"is_empty": {"key": "tags"}}], "must": [{"key": "n.v", "range": {"gt": 0.3}}]},
+        {"min_should": {"conditions": [{"key": "k", "match": {"any": [0, 1]}},
+                                       {"key": "tags", "match": {"value": "b"}}], "min_count": 2}},
+        {},
+    ]
+    for flt in filters:
+        compiled = parse_filter(flt)
+        full = mask(compiled, ctx)
+        for _ in range(5):
+            offs = np.asarray(sorted(rng.sample(range(60), rng.randrange(0, 20))), dtype=np.int64)
+            assert mask_at(compiled, ctx, offs).tolist() == full[offs].tolist()

@@ -1,0 +1,1 @@
+"""The formula query: Qdrant's score-boosting expression language, parsed then evaluated."""

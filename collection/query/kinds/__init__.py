@@ -1,0 +1,1 @@
+"""Query kinds beyond plain nearest: recommend, discover, context, MMR, sample, feedback."""
