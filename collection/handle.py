@@ -220,6 +220,17 @@ class Collection:
             "update_queue": {"length": self.mailbox_stats().current_buffer_used},
         }
 
+    async def stop_optimizer(self, wait: float = 10.0) -> None:
+        """Cancel the optimizer; a running build stops at its next batch, and is waited for
+        (up to ``wait`` seconds) so no build thread outlives the collection."""
+        tracker = self.optimizations
+        if tracker is not None:
+            tracker.cancel_all()
+        self.optimizer_scope.cancel()
+        with trio.move_on_after(wait):
+            while tracker is not None and tracker.threads:
+                await trio.sleep(0.02)
+
     def mailbox_stats(self) -> Any:
         """The update queue's statistics (``current_buffer_used``, ``max_buffer_size``)."""
         return self._send.statistics()

@@ -9,6 +9,7 @@ are safe to read from the trio thread (each is one store under the GIL).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -31,6 +32,10 @@ def segment_uuid(seg_id: int) -> str:
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+class BuildCancelled(Exception):
+    """Raised in the build thread at the next progress report once the build is cancelled."""
 
 
 @dataclass
@@ -86,10 +91,15 @@ class Optimization:
     uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: Any = "optimizing"
     progress: Step = field(default_factory=lambda: Step("optimization").start())
+    cancelled: bool = False
+    """Set on the trio side when the collection closes: the build stops at its next report."""
     _logged: dict[str, int] = field(default_factory=dict)
 
     def report(self, name: str, done: int, total: int) -> None:
-        """The build's callback (worker thread): ``done`` of ``total`` units of step ``name``."""
+        """The build's callback (worker thread): ``done`` of ``total`` units of step ``name``;
+        raises ``BuildCancelled`` once the optimization is cancelled."""
+        if self.cancelled:
+            raise BuildCancelled(self.uuid)
         step = self.progress.child(name)
         step.total, step.done = total, done
         if done >= total:
@@ -120,6 +130,9 @@ class Tracker:
         self.runs: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()
+        self.threads = 0
+        """Build threads still running (also ones a cancelled optimizer abandoned)."""
+        self._threads_lock = threading.Lock()
 
     def begin(self, reason: str, segments: list[tuple[int, int]]) -> Optimization:
         """Record the start of an optimization over ``(seg_id, live points)`` segments."""
@@ -131,6 +144,22 @@ class Tracker:
         )
         self.running[opt.uuid] = opt
         return opt
+
+    def cancel_all(self) -> None:
+        """Ask every running build to stop at its next progress report."""
+        for opt in list(self.running.values()):
+            opt.cancelled = True
+
+    def in_thread(self, opt: Optimization, fn: Any, *args: Any) -> Any:
+        """Run ``fn(*args)`` (in the worker thread), counted while it runs: an abandoned build
+        thread must end before the process exits (hnswlib aborts the process otherwise)."""
+        with self._threads_lock:
+            self.threads += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._threads_lock:
+                self.threads -= 1
 
     def end(self, opt: Optimization, status: Any = "done") -> None:
         """Move ``opt`` to the finished ones with its final status."""

@@ -17,7 +17,7 @@ import trio
 from collection.config import CollectionConfig
 from collection.handle import Collection
 from optimizer.planner import Task, plan, vector_kb
-from optimizer.progress import Tracker
+from optimizer.progress import BuildCancelled, Tracker
 from segments.appendable import AppendableSegment
 from segments.immutable import ImmutableSegment, Progress
 from segments.merge import merge_snapshots
@@ -66,11 +66,11 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
     opt = tracker.begin(task.reason, list(zip(seg_ids, live, strict=True)))
     try:
         built, origin = await trio.to_thread.run_sync(
-            build, snapshots, coll.config, threads, opt.report,
+            tracker.in_thread, opt, build, snapshots, coll.config, threads, opt.report,
             limiter=limiter, abandon_on_cancel=True,
         )
         swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))
-    except trio.Cancelled:
+    except (trio.Cancelled, BuildCancelled):
         tracker.end(opt, {"cancelled": "the collection is closing"})
         raise
     except Exception as exc:
@@ -113,6 +113,9 @@ async def run_optimizer(
             )
         except trio.Cancelled:
             raise
+        except BuildCancelled:
+            await trio.sleep(POLL_SECONDS)  # the collection is closing: the cancel follows
+            continue
         except Exception:
             log.exception("collection %s: optimization failed; retrying later", coll.name)
             await trio.sleep(5)

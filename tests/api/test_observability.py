@@ -279,3 +279,26 @@ def test_startup_summary_and_access_log_off(tmp_path: Path) -> None:
         assert "heron.access" not in srv.text()
     finally:
         assert srv.stop() == 0, srv.log()
+
+
+def test_graceful_stop_during_a_build(tmp_path: Path) -> None:
+    """A SIGTERM while a graph is being built stops the build between two batches and exits 0
+    (an abandoned hnswlib thread would abort the process at exit)."""
+    srv = HeronProcess(tmp_path / "storage", env={
+        "HERON__STORAGE__MAX_POINTS_PER_SEGMENT": "50000"}).start()
+    c = QdrantClient(url=srv.url, timeout=60)
+    create(c, "stop")
+    for start in range(0, 20000, 4000):
+        c.upsert("stop", points(4000, start, seed=start))
+    c.update_collection("stop", optimizers_config=models.OptimizersConfigDiff(
+        indexing_threshold=100), hnsw_config=models.HnswConfigDiff(ef_construct=500, m=48))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = httpx.get(f"{srv.url}/collections/stop/optimizations", timeout=30).json()
+        if got["result"]["running"]:
+            break
+        time.sleep(0.05)
+    assert got["result"]["running"], got
+    c.close()
+    assert srv.stop() == 0, srv.log()
+    assert "terminate called" not in srv.text()

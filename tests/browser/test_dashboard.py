@@ -177,7 +177,7 @@ def test_optimizer_progress_is_live(heron: HeronProcess, page: Any) -> None:
         "big", optimizers_config=models.OptimizersConfigDiff(indexing_threshold=100)
     )
     running = page.locator("[data-testid=running-optimization]")
-    running.wait_for(timeout=60_000)
+    running.locator('tr[data-step^="vector_index"]').wait_for(timeout=60_000)
     text = running.inner_text()
     assert text.startswith("indexing over 1 segment(s), 20,000 points"), text
     assert re.search(r"vector_index: default\s+[\d,]+ / 20,000 \(\d+%\)", text), text
