@@ -27,15 +27,38 @@ class BadRequest(HeronError):
 
 
 class ValidationFailed(BadRequest):
-    """The request body or parameters do not match the API's schema."""
+    """The request body or parameters are well-formed but out of range or inconsistent
+    (Qdrant's ``Validation error in JSON body: [path: message; ...]``)."""
 
     status = 422
 
 
+def validation_text(where: str, problems: list[tuple[str, str]]) -> str:
+    """Qdrant's validation message: ``Validation error in <where>: [path: message; ...]``
+    (``where`` is ``JSON body``, ``path parameters`` or ``query parameters``)."""
+    listed = "; ".join(f"{path}: {message}" if path else message for path, message in problems)
+    return f"Validation error in {where}: [{listed}]"
+
+
+def invalid(path: str, message: str, where: str = "JSON body") -> ValidationFailed:
+    """A 422 for one problem at ``path``."""
+    return ValidationFailed(validation_text(where, [(path, message)]))
+
+
+def format_error(message: str, where: str = "JSON body") -> BadRequest:
+    """A 400 for input that can't be read into the request types (Qdrant's ``Format error``)."""
+    return BadRequest(f"Format error in {where}: {message}")
+
+
 class NotFound(HeronError):
-    """A collection, point or payload index the caller named does not exist."""
+    """A collection, point or payload index the caller named does not exist; the message
+    starts with ``Not found: `` as Qdrant's does."""
 
     status = 404
+
+    def __init__(self, message: str) -> None:
+        prefix = "Not found: "
+        super().__init__(message if message.startswith(prefix) else prefix + message)
 
 
 class Conflict(HeronError):

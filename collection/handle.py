@@ -59,6 +59,7 @@ class Collection:
         self.closed = False
         self.mailbox_wait = MAILBOX_WAIT
         self._flush_lock = trio.Lock()
+        self._config_lock = trio.Lock()
         self.optimizing = False
         self.optimizer_scope = trio.CancelScope()
         self.needs_optimization: Any = None
@@ -104,6 +105,26 @@ class Collection:
         write_json_atomic(self.path / CONFIG_FILE, config.model_dump(mode="json"))
         self.config = config
         self.holder.config = config.segment
+
+    async def change_vectors(self, change: Any) -> int:
+        """Create or delete a named vector: ``change(config)`` gives the new config (or raises).
+        It is taken on the writer's side between two operations (so segments follow it before
+        any later update), persisted, then the segments are flushed so the WAL holds no record
+        naming a vector that is gone. Returns the operation number it follows."""
+        async with self._config_lock:
+            config = change(self.config)  # refused here, before the writer sees it
+
+            def apply(holder: SegmentHolder) -> int:
+                self.config = config
+                holder.set_config(config.segment)
+                return holder.version
+
+            version = await self.call(apply)
+            await trio.to_thread.run_sync(
+                write_json_atomic, self.path / CONFIG_FILE, config.model_dump(mode="json")
+            )
+        await self.flush()
+        return int(version)
 
     async def stop(self) -> None:
         """Let the actor finish its queue, flush, and close the WAL."""

@@ -14,11 +14,14 @@ from typing import Any
 import numpy as np
 
 from collection.config import UNNAMED, CollectionConfig, Datatype
-from collection.errors import BadRequest, HeronError, NotFound
+from collection.errors import BadRequest, HeronError, NotFound, invalid
+from inference.documents import InferenceError, embed, is_inference
 from segments.filter import Filter, FilterError, parse_filter
+from segments.filter.model import FilterShapeError
 from segments.holder import SegmentHolder
 from segments.ids import PointId, normalize_id
 from segments.payload_path import parse_path
+from segments.types import ShapeError
 from segments.vectors.multi import validate_multi
 from segments.vectors.sparse import validate_sparse
 
@@ -39,6 +42,8 @@ def compile_filter(value: Any) -> Filter | None:
         return None
     try:
         flt = parse_filter(value)
+    except FilterShapeError as exc:
+        raise invalid(exc.where or "filter", exc.message) from None
     except FilterError as exc:
         raise BadRequest(f"Bad filter: {exc}") from None
     return None if flt.is_empty else flt
@@ -47,6 +52,18 @@ def compile_filter(value: Any) -> Filter | None:
 def check_filter(value: Any) -> Any:
     """Validate a filter's syntax; return it unchanged (records keep the JSON form)."""
     compile_filter(value)
+    return value
+
+
+def optional_int(body: dict[str, Any], key: str, default: int, least: int) -> int:
+    """An optional integer field of a request body, at least ``least`` (``default`` if absent)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"Validation error: {key} must be an integer")
+    if value < least:
+        raise BadRequest(f"Validation error: {key}: value {value} invalid, must be {least} or larger")
     return value
 
 
@@ -96,10 +113,26 @@ def _check_datatype(name: str, arr: np.ndarray, datatype: Datatype | None) -> No
             )
 
 
-def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
-    """Check a vector of any kind against what ``name`` is configured as."""
+def document_vector(config: CollectionConfig, name: str, value: Any, query: bool) -> Any:
+    """A Document's sparse vector (embedded as a query or a document) for ``name``."""
+    if config.segment.kind(name) != "sparse":
+        raise BadRequest(
+            f"Wrong input: vector `{name or 'default'}` is not sparse: model "
+            f"`{value.get('model')}` gives sparse vectors"
+        )
+    try:
+        return embed(value, query)
+    except InferenceError as exc:
+        raise BadRequest(f"Wrong input: {exc}") from None
+
+
+def one_vector(config: CollectionConfig, name: str, value: Any, query: bool = False) -> Any:
+    """Check a vector of any kind against what ``name`` is configured as; a Document becomes
+    the sparse vector heron's BM25 computes (as a query when ``query``)."""
     kind = config.segment.kind(name)
     shown = name or "default"
+    if is_inference(value):
+        value = document_vector(config, name, value, query)
     try:
         if kind == "sparse":
             if not isinstance(value, dict):
@@ -109,11 +142,14 @@ def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
         if kind == "multi":
             if not (isinstance(value, list) and value and isinstance(value[0], list)):
                 if isinstance(value, list) and not value:
-                    raise ValueError(f"multivector `{shown}` must not be empty")
+                    raise ShapeError("", "multivector must not be empty")
                 raise ValueError(f"vector `{shown}` is a multivector: expected a list of vectors")
             rows = validate_multi(value, config.vectors[name].size)
             _check_datatype(name, rows, config.vectors[name].datatype)
             return rows
+    except ShapeError as exc:
+        where = ".".join(x for x in ("vector", name, exc.field) if x)
+        raise invalid(where, exc.message) from None
     except ValueError as exc:
         msg = str(exc)
         raise BadRequest(msg if msg.startswith("Wrong input") else f"Wrong input: {msg}") from None
@@ -124,7 +160,7 @@ def one_vector(config: CollectionConfig, name: str, value: Any) -> Any:
 
 def named_vectors(config: CollectionConfig, value: Any) -> dict[str, Any]:
     """A point's vectors as {internal name: checked value}; a bare list is the default."""
-    if isinstance(value, list):
+    if isinstance(value, list) or is_inference(value):
         return {UNNAMED: one_vector(config, vector_name(config, None), value)}
     if isinstance(value, dict):
         return {vector_name(config, n): one_vector(config, vector_name(config, n), v)

@@ -12,6 +12,10 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
 - ``grpc``: the same dense queries over gRPC (port 6334's API, raw stubs) beside REST: p50
   single client and requests/s at 16 clients; gRPC ingest; and where a gRPC call spends its
   time (HealthCheck = transport + trio hop, Count = + the operation layer, message conversion).
+- ``browse``: heron-side BM25, scroll ``order_by``, facets and the distance matrix on points
+  with a dense vector, a BM25 text and indexed payload: BM25 ingest (texts embedded by the
+  server), then p50 of a plain dense query, a BM25 text query, scroll ordered by an integer,
+  a facet over a 100-value keyword (whole collection and 10 %-filtered) and a 100-point matrix.
 - ``index``: the HNSW benchmark (not in the default run): ingest, time until green, recall@10
   against exact ground truth, single-client p50/p99, requests/s at 16 concurrent clients
   against ``GET /``, 10 %-filtered and two-prefetch RRF p50, restart time, server RSS; and on
@@ -46,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.server import HeronProcess  # noqa: E402
 
-SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "index", "kinds")
+SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "browse", "index", "kinds")
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -151,6 +155,54 @@ def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: fl
     for t in threads:
         t.join()
     return sum(done) / (time.perf_counter() - t0)
+
+
+def texts(n: int, seed: int, words: int = 30) -> list[str]:
+    """Texts of ``words`` words drawn Zipf-like from a 5000-word synthetic vocabulary."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}x{(i * 7919) % 97}" for i in range(5000)]
+    ranks = rng.zipf(1.2, size=(n, words)) % len(vocab)
+    return [" ".join(vocab[r] for r in row) for row in ranks.tolist()]
+
+
+def browse_section(b: Bench, dense: np.ndarray, dq: np.ndarray,
+                   args: argparse.Namespace) -> list[str]:
+    """BM25 Documents, scroll order_by, facet and the distance matrix next to a plain query."""
+    n = len(dense)
+    docs, queries = texts(n, args.seed), texts(args.queries, args.seed + 1, words=3)
+    rng = np.random.default_rng(args.seed)
+    pts = [{"id": i, "vector": {"d": dense[i], "text": {"text": docs[i], "model": "qdrant/bm25"}},
+            "payload": {"n": int(rng.integers(0, 1000)), "tag": f"t{int(rng.integers(0, 100))}",
+                        "g": i % 10}} for i in range(n)]
+    cfg = {"vectors": {"d": {"size": dense.shape[1], "distance": "Cosine"}},
+           "sparse_vectors": {"text": {"modifier": "idf"}}}
+    rate = b.load("browse", cfg, pts, args.batch)
+    for field, schema in (("n", "integer"), ("tag", "keyword"), ("g", "integer")):
+        b.http.put("/collections/browse/index?wait=true",
+                   json={"field_name": field, "field_schema": schema}).raise_for_status()
+    url = "/collections/browse"
+    runs = {
+        "nearest (dense)": lambda i: {"query": dq[i], "using": "d", "limit": 10},
+        "bm25 text query": lambda i: {"query": {"text": queries[i], "model": "qdrant/bm25"},
+                                      "using": "text", "limit": 10},
+    }
+    out = [f"browse: BM25 ingest (server-side embedding + dense) {rate:,.0f} points/s"]
+    for label, body in runs.items():
+        t = b.timed(lambda i, body=body: lambda: b.post(f"{url}/points/query", body(i)))
+        out.append(f"  {label}: p50 {statistics.median(t):.2f} ms p99 {p(t, 99):.2f} ms")
+    others = {
+        "scroll order_by n (limit 10)": ("/points/scroll", lambda i: {
+            "order_by": {"key": "n", "start_from": i % 1000}, "limit": 10}),
+        "facet tag (all points)": ("/facet", lambda i: {"key": "tag", "limit": 10}),
+        "facet tag (10 % filter)": ("/facet", lambda i: {"key": "tag", "filter": {
+            "must": [{"key": "g", "match": {"value": i % 10}}]}}),
+        "matrix pairs (sample 100, limit 10)": ("/points/search/matrix/pairs", lambda i: {
+            "sample": 100, "limit": 10, "using": "d"}),
+    }
+    for label, (path, body) in others.items():
+        t = b.timed(lambda i, path=path, body=body: lambda: b.post(url + path, body(i)))
+        out.append(f"  {label}: p50 {statistics.median(t):.2f} ms p99 {p(t, 99):.2f} ms")
+    return out
 
 
 def index_section(b: Bench, server: HeronProcess, dense: np.ndarray, dq: np.ndarray,
@@ -398,6 +450,8 @@ def main() -> int:
                     from bench_grpc import grpc_section
 
                     lines.extend(grpc_section(b, server, dense, dq, args, concurrent_rps))
+                if "browse" in sections:
+                    lines.extend(browse_section(b, dense, dq, args))
                 if "index" in sections:
                     lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
                 if "kinds" in sections:

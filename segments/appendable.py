@@ -197,12 +197,14 @@ class AppendableSegment:
         self._touch(op_num, offsets)
 
     def put_vectors(self, op_num: int, offsets: np.ndarray, name: str, items: list[Any]) -> None:
-        self.vectors[name].put(offsets, items)
+        if name in self.vectors:  # a replayed record may name a vector deleted since
+            self.vectors[name].put(offsets, items)
         self._touch(op_num, offsets)
 
     def delete_vectors(self, op_num: int, offsets: np.ndarray, names: list[str]) -> None:
         for name in names:
-            self.vectors[name].remove(offsets)
+            if name in self.vectors:  # a replayed record may name a vector deleted since
+                self.vectors[name].remove(offsets)
         self._touch(op_num, offsets)
 
     # --- persistence ------------------------------------------------------------------------
@@ -219,6 +221,20 @@ class AppendableSegment:
             "vectors": {name: store.snapshot(size) for name, store in self.vectors.items()},
             "index_schema": self.index_schema,  # shared, not copied: a rebuild follows it
         }
+
+    def sync_vectors(self, config: SegmentConfig) -> None:
+        """Follow a changed set of vector names: an empty storage for each new name, none for a
+        removed one (named vectors created or deleted on a live collection)."""
+        names = config.names()
+        changed = False
+        for name in [n for n in self.vectors if n not in names]:
+            del self.vectors[name]
+            changed = True
+        for name in names:
+            if name not in self.vectors:
+                self.vectors[name] = make_storage(config, name, self.size)
+                changed = True
+        self.dirty = self.dirty or changed
 
     @classmethod
     def restore(cls, state: dict[str, Any], config: SegmentConfig) -> AppendableSegment:

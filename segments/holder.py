@@ -235,6 +235,12 @@ class SegmentHolder:
         for seg in self.segments.values():
             seg.attach_index_schema(self.payload_schema)
 
+    def set_config(self, config: SegmentConfig) -> None:
+        """Take a changed config; every segment follows its set of vector names."""
+        self.config = config
+        for seg in self.segments.values():
+            seg.sync_vectors(config)
+
     # --- optimization (called on the writer's side) -------------------------------------------
     def prepare_rebuild(self, seg_ids: list[int]) -> tuple[list[dict[str, Any]], int] | None:
         """Start rebuilding (or merging) segments: stop writing new points into them and
@@ -271,6 +277,7 @@ class SegmentHolder:
                     built.delete(version, np.array([target], dtype=np.int64))
                 if not old.ids.deleted[off]:
                     moved.append((old.point_record(off), version))
+        built.sync_vectors(self.config)  # vectors created or deleted while it was built
         built.seg_id = self.next_segment_id
         self.next_segment_id += 1
         built.version = max([built.version, *(old.version for old in olds if old is not None)])

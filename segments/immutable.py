@@ -88,6 +88,14 @@ class ImmutableSegment(AppendableSegment):
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
 
+    def sync_vectors(self, config: SegmentConfig) -> None:
+        """As the appendable segment's, also dropping a removed vector's graph and quantized
+        copy (a new vector has neither: it is searched exactly until the next rebuild)."""
+        super().sync_vectors(config)
+        for table in (self.indexes, self.hnsw, self.quantized):
+            for name in [n for n in table if n not in self.vectors]:
+                del table[name]
+
     @property
     def indexed_vectors(self) -> int:
         """How many vectors the graphs hold (what ``indexed_vectors_count`` reports)."""
@@ -178,6 +186,8 @@ class ImmutableSegment(AppendableSegment):
         seg.attach_index_schema(source.get("index_schema"))  # payload indexes, built here
         size = len(keep)
         for name, arrays in source["vectors"].items():
+            if name not in seg.vectors:  # deleted from the collection while this was built
+                continue
             store = _restore_rows(config, name, arrays, keep)
             seg.vectors[name] = store
         seg.source_offsets = keep
@@ -206,8 +216,9 @@ class ImmutableSegment(AppendableSegment):
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
                 seg.hnsw[name] = config.hnsw_for(name)
-                file = path / f"hnsw-{state['index_files'][name]}.bin"
-                if file.exists():
+                saved = state["index_files"].get(name)  # none for a vector added later
+                file = path / f"hnsw-{saved}.bin"
+                if saved is not None and file.exists():
                     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index

@@ -23,6 +23,16 @@ from pydantic import (
 )
 
 
+class ShapeError(ValueError):
+    """A vector that reads fine but breaks a shape rule (Qdrant answers these with a 422
+    validation error, not a format error); ``field`` is the part at fault (e.g. ``indices``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class Model(BaseModel):
     """Base for config models: unknown fields are ignored, as Qdrant ignores them."""
 

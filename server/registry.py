@@ -15,7 +15,7 @@ import trio
 
 from collection import snapshot
 from collection.config import CollectionConfig
-from collection.errors import BadRequest, Conflict, NotFound, ServiceError
+from collection.errors import BadRequest, Conflict, NotFound, ServiceError, invalid
 from collection.handle import Collection
 from optimizer.flusher import run_flusher
 from optimizer.worker import run_optimizer
@@ -25,18 +25,24 @@ log = logging.getLogger("heron.registry")
 
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 MAX_NAME = 255
+"""Qdrant's limit on a collection name, in characters."""
+MAX_NAME_BYTES = 255
+"""The file system's limit on a directory name (heron stores a collection under its name)."""
 
 
 def check_name(name: str) -> str:
     """Refuse collection names that are empty, too long, or could escape the storage dir."""
-    if not name:
-        raise BadRequest("Validation error: collection name must not be empty")
-    if len(name.encode()) > MAX_NAME:
-        raise BadRequest(f"Validation error: collection name is longer than {MAX_NAME} bytes")
+    where = "path parameters"
+    if not name or len(name) > MAX_NAME:
+        raise invalid("collection_name", f"length must be between 1 and {MAX_NAME}", where)
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise invalid("collection_name", f"must be at most {MAX_NAME_BYTES} bytes", where)
     if _FORBIDDEN.search(name) or ".." in name or name in (".",) or name.strip() != name:
-        raise BadRequest(
-            f"Validation error: collection name {name!r} holds a forbidden character "
-            "(path separators, '..', control characters or any of <>:\"|?*)"
+        raise invalid(
+            "collection_name",
+            f"collection name {name!r} holds a forbidden character "
+            "(path separators, '..', control characters or any of <>:\"|?*)",
+            where,
         )
     return name
 

@@ -21,3 +21,15 @@ def assert_rejected(r: httpx.Response, status: int | None = None) -> dict[str, A
     assert isinstance(error, str) and error.strip(), body
     assert isinstance(body.get("time"), int | float) and math.isfinite(body["time"]), body
     return body
+
+
+def payload_collection(client: Any, name: str, payloads: list[dict[str, Any]]) -> None:
+    """A collection of one 2-d Dot vector per point, ids 0.. carrying ``payloads``."""
+    from qdrant_client import models
+
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
+    )
+    client.upsert(name, [
+        models.PointStruct(id=i, vector=[1.0, 0.0], payload=p) for i, p in enumerate(payloads)
+    ])

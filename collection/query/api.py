@@ -16,14 +16,15 @@ from collection.operations import check_key
 from collection.points import check_with_payload, check_with_vector, point_json
 from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
-from collection.query.planner import Limits, Planner, Stage
+from collection.query.planner import Limits, Planner, Stage, check_count, range_indexed
 from collection.query.results import Scored
 from segments.filter import Filter
 from segments.ids import normalize_id
 
 
 def _planner(coll: Collection, limits: Limits, exists: Callable[[str], bool]) -> Planner:
-    return Planner(coll.config, coll.name, limits, set(coll.holder.payload_schema), exists)
+    indexed = range_indexed(coll.holder.payload_schema)
+    return Planner(coll.config, coll.name, limits, indexed, exists)
 
 
 def _points_json(
@@ -118,11 +119,8 @@ async def groups(
     check_key(group_by)
     group_size = body.get("group_size", 3)
     limit = body.get("limit", 10)
-    for name, value in (("group_size", group_size), ("limit", limit)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise BadRequest(f"Validation error: {name} must be a positive integer")
-        if value > limits.max_limit:
-            raise BadRequest(f"Wrong input: {name} must be at most {limits.max_limit}")
+    group_size = check_count(group_size, "group_size", limits.max_limit)
+    limit = check_count(limit, "limit", limits.max_limit)
     with_payload = check_with_payload(body.get("with_payload"))
     with_vector = check_with_vector(coll.config, body.get("with_vector"))
     with_lookup = _with_lookup(body.get("with_lookup"), exists)

@@ -192,7 +192,7 @@ def _checked(ctx: QueryContext, stage: Stage, ref: VectorRef) -> Any:
         if lookup_collection is not None:
             name = operations.vector_name(source.config, name)
         value = source.stored_vector(ref.point_id, name)
-    return operations.one_vector(ctx.collection.config, stage.using, value)
+    return operations.one_vector(ctx.collection.config, stage.using, value, query=True)
 
 
 def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:
@@ -208,20 +208,34 @@ def resolve_vector(ctx: QueryContext, stage: Stage) -> Any:
     else:
         assert isinstance(q, Nearest)
         checked = _checked(ctx, stage, VectorRef(q.vector, q.point_id))
-    return storage_form(coll, stage.using, checked)
+    return storage_form(coll, stage.using, checked, idf_corpus(stage.params))
 
 
-def storage_form(coll: Any, name: str, checked: Any) -> Any:
-    """A checked vector as the stores score it: sparse as (indices, IDF-weighted values)."""
+def storage_form(coll: Any, name: str, checked: Any, corpus: Filter | None = None) -> Any:
+    """A checked vector as the stores score it: sparse as (indices, IDF-weighted values, the
+    IDF counted over ``corpus`` when given)."""
     if isinstance(checked, dict):
         indices = checked["indices"]
-        return indices, idf_weighted(coll, name, indices, checked["values"])
+        return indices, idf_weighted(coll, name, indices, checked["values"], corpus)
     return checked
 
 
-def idf_weighted(coll: Any, name: str, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+def idf_corpus(params: dict[str, Any] | None) -> Filter | None:
+    """``params.idf``: ``"global"`` (or absent) counts the whole collection, ``{"corpus":
+    filter}`` only the points matching the filter; returns the parsed filter or ``None``."""
+    raw = (params or {}).get("idf")
+    if raw is None or raw == "global":
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"corpus"} or not isinstance(raw["corpus"], dict):
+        raise BadRequest('Validation error: params.idf must be "global" or {"corpus": <filter>}')
+    return operations.compile_filter(raw["corpus"])
+
+
+def idf_weighted(
+    coll: Any, name: str, indices: np.ndarray, values: np.ndarray, corpus: Filter | None = None
+) -> np.ndarray:
     """With ``modifier: idf``, scale the query's weights by each index's IDF over the
-    collection's live points that hold this sparse vector."""
+    collection's live points that hold this sparse vector (those matching ``corpus`` if set)."""
     params = coll.config.sparse_vectors[name]
     if params.modifier != "idf" or len(indices) == 0:
         return values
@@ -229,6 +243,8 @@ def idf_weighted(coll: Any, name: str, indices: np.ndarray, values: np.ndarray) 
     n = 0
     for seg in coll.holder:
         live = seg.live_mask()
+        if corpus is not None:
+            live &= mask(corpus, seg)
         store = seg.vectors[name]
         df += store.document_frequency(indices, live)
         n += store.count(live)
@@ -387,7 +403,8 @@ async def _examples(
     q = stage.query
     assert isinstance(q, Examples)
     coll = ctx.collection
-    queries = [storage_form(coll, stage.using, _checked(ctx, stage, r)) for r in q.refs()]
+    corpus = idf_corpus(stage.params)
+    queries = [storage_form(coll, stage.using, _checked(ctx, stage, r), corpus) for r in q.refs()]
     if stage.children:
         pool = Pool.of(_filtered(stage.filter, *union(children))[1])
     else:

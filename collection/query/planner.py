@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collection.config import UNNAMED, CollectionConfig
-from collection.errors import BadRequest, NotFound
+from collection.errors import BadRequest, NotFound, format_error, invalid
 from collection.operations import check_key, compile_filter, vector_name
 from collection.query.formula.parse import FormulaSpec, parse_formula
 from collection.query.fusion import DEFAULT_RRF_K
 from collection.query.kinds import specs
 from collection.query.kinds.specs import Average, Examples, Mmr, Sample
+from inference.documents import is_inference
 from segments.filter import Filter, parse_datetime
 from segments.filter.model import HasIdCondition
 from segments.ids import PointId, normalize_id
@@ -97,10 +98,35 @@ def merge_filters(outer: Filter | None, inner: Filter | None) -> Filter | None:
     return None if merged.is_empty else merged
 
 
+def check_count(value: Any, name: str, most: int) -> int:
+    """A count such as ``limit``: an unsigned integer (else a 400 format error), at least 1
+    (else a 422 validation error, as Qdrant's), at most ``most`` (heron's configured limit)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise format_error(f"{name}: invalid value {value!r}, expected an unsigned integer")
+    if value < 1:
+        raise invalid(name, f"value {value} invalid, must be 1 or larger")
+    if value > most:
+        raise BadRequest(f"Wrong input: {name} must be at most {most}")
+    return value
+
+
 def _is_number_list(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(x, int | float) and not isinstance(x, bool) for x in value
     )
+
+
+RANGE_TYPES = ("integer", "float", "datetime")
+
+
+def range_indexed(payload_schema: dict[str, dict[str, Any]]) -> set[str]:
+    """Fields whose payload index supports ranges (what ``order_by`` needs, as in Qdrant):
+    float and datetime indexes, and integer ones unless made with ``range: false``."""
+    return {
+        field
+        for field, schema in payload_schema.items()
+        if schema.get("type") in RANGE_TYPES and schema.get("range", True) is not False
+    }
 
 
 class Planner:
@@ -127,7 +153,7 @@ class Planner:
         limit = self._limit(request.get("limit"), "limit")
         offset = request.get("offset") or 0
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise BadRequest("Validation error: offset must be a non-negative integer")
+            raise format_error(f"offset: invalid value {offset!r}, expected an unsigned integer")
         if limit + offset > self.limits.max_limit:
             raise BadRequest(
                 f"Wrong input: limit + offset must be at most {self.limits.max_limit}"
@@ -136,13 +162,7 @@ class Planner:
 
     # --- building ---------------------------------------------------------------------------
     def _limit(self, value: Any, name: str) -> int:
-        if value is None:
-            return DEFAULT_LIMIT
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise BadRequest(f"Validation error: {name} must be 1 or larger")
-        if value > self.limits.max_limit:
-            raise BadRequest(f"Wrong input: {name} must be at most {self.limits.max_limit}")
-        return value
+        return DEFAULT_LIMIT if value is None else check_count(value, name, self.limits.max_limit)
 
     def _filter(self, value: Any) -> Filter | None:
         if value is not None and not isinstance(value, dict):
@@ -183,27 +203,22 @@ class Planner:
             raise BadRequest("Validation error: prefetch must be an object or a list")
 
         using_raw = req.get("using")
+        threshold = req.get("score_threshold")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+        ):
+            raise format_error("score_threshold: invalid type: expected a number")
         lookup = self._lookup(req.get("lookup_from"))
         query = self._query(req.get("query"), lookup, has_children=bool(raw_children))
+        self._check_combination(query, raw_children, threshold, using_raw)
         if isinstance(query, Fusion):
-            if using_raw not in (None, ""):
-                raise BadRequest("Wrong input: fusion queries can't have a `using` vector name")
             using = UNNAMED
         else:
             using = (
                 self._using(using_raw)
                 if (isinstance(query, VECTOR_KINDS) or using_raw) else UNNAMED
             )
-        if raw_children and query is None:
-            raise BadRequest("Wrong input: A query is needed to merge the prefetches")
-        threshold = req.get("score_threshold")
-        if threshold is not None and query is None:
-            raise BadRequest("Wrong input: A query is needed to use the score_threshold")
         if threshold is not None:
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-                raise BadRequest("Validation error: score_threshold must be a number")
-            if isinstance(query, OrderBy):
-                raise BadRequest("Wrong input: score_threshold can't be used with order_by")
             threshold = float(threshold)
         own = self._filter(req.get("filter"))
         exclude: Filter | None = None
@@ -238,6 +253,26 @@ class Planner:
                 self._stage(child, effective, depth + 1, f"{label}.prefetch[{i}]", child_limit)
             )
         return stage
+
+    @staticmethod
+    def _check_combination(
+        query: QuerySpec, children: list[Any], threshold: Any, using: Any
+    ) -> None:
+        """The Query API's own checks of a stage, in Qdrant's order."""
+        if children and query is None:
+            raise BadRequest(
+                "Bad request: A query is needed to merge the prefetches. "
+                "Can't have prefetches without defining a query."
+            )
+        if threshold is not None and isinstance(query, OrderBy):
+            raise BadRequest("Bad request: Can't use score_threshold with an order_by query.")
+        if threshold is not None and query is None:
+            raise BadRequest(
+                "Bad request: A query is needed to use the score_threshold. "
+                "Can't have score_threshold without defining a query."
+            )
+        if isinstance(query, Fusion) and using not in (None, ""):
+            raise BadRequest("Bad request: Fusion queries cannot be combined with the 'using' field.")
 
     def _query(
         self, value: Any, lookup: tuple[str | None, str | None], has_children: bool
@@ -274,7 +309,11 @@ class Planner:
                 raise BadRequest(f"Validation error: unknown fields in nearest query: {sorted(extra)}")
             mmr = specs.mmr(value.get("mmr"))
             value = value["nearest"]
-        elif isinstance(value, dict) and not ({"indices", "values"} >= set(value)):
+        elif (
+            isinstance(value, dict)
+            and not ({"indices", "values"} >= set(value))
+            and not is_inference(value)
+        ):
             kind = next(iter(value), "?")
             raise BadRequest(f"Wrong input: query type `{kind}` is not supported")
         nearest = self._nearest(value, lookup)

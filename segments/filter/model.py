@@ -22,6 +22,15 @@ class FilterError(ValueError):
     """A filter (or part of one) that Qdrant would reject; the message says where and why."""
 
 
+class FilterShapeError(FilterError):
+    """A filter that reads fine but breaks a rule (Qdrant's 422): ``where`` and ``message``."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
 def _never(payload: Any) -> bool:
     """The payload-only answer of conditions that need more than a payload (ids, vectors)."""
     return False

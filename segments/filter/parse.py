@@ -31,6 +31,7 @@ from segments.filter.model import (
     FieldCondition,
     Filter,
     FilterError,
+    FilterShapeError,
     HasIdCondition,
     HasVectorCondition,
     MinShould,
@@ -242,7 +243,7 @@ def _parse_field_condition(obj: dict, where: str) -> FieldCondition:
     _path(key, f"{where}.key")
     present = [name for name in _FIELD_CHECKS if obj.get(name) is not None]
     if not present:
-        raise _fail(where, f"at least one field condition must be specified: {list(_FIELD_CHECKS)}")
+        raise FilterShapeError(where, "At least one field condition must be specified")
     if len(present) > 1:
         raise _fail(where, f"only one field condition is allowed per key, got {present}")
     kind = present[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from segments.filter.checks import MatchAny, MatchExcept, MatchValue
 from segments.filter.context import IndexAnswer
 from segments.filter.model import FieldCondition
@@ -39,6 +41,22 @@ class KeywordIndex(FieldIndex):
             self._postings.discard(key, offset)
 
     _key_type: type = str
+
+    def value_counts(self, mask: np.ndarray) -> dict[Any, int]:
+        """Per indexed value, how many offsets set in ``mask`` hold it (what a facet counts);
+        the number of distinct values is ``len(self._postings.sets)``."""
+        out: dict[Any, int] = {}
+        size = len(mask)
+        for key in list(self._postings.sets):
+            offs = self._postings.array(key)
+            n = int(np.count_nonzero(mask[offs[offs < size]]))
+            if n:
+                out[key] = n
+        return out
+
+    @property
+    def distinct_values(self) -> int:
+        return len(self._postings.sets)
 
     def _lookup(self, cond: FieldCondition) -> tuple[Any, ...] | None:
         """The keys a value/any match looks up (``None`` if not a match of this type)."""

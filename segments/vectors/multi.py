@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from segments.types import Datatype, Distance
+from segments.types import Datatype, Distance, ShapeError
 from segments.vectors.sparse import best_first, fit, gather_positions, last_occurrences, mask_of
 
 CHUNK_ROWS = 32768
@@ -38,12 +38,15 @@ def validate_multi(obj: object, dim: int) -> np.ndarray:
     if not isinstance(obj, list | tuple):
         raise ValueError("Multivector must be an array of vectors")
     if len(obj) == 0:
-        raise ValueError("Wrong input: Multivector must not be empty")
+        raise ShapeError("", "multivector must not be empty")
     for sub in obj:
         if not isinstance(sub, list | tuple):
             raise ValueError("Multivector must be an array of vectors (arrays of numbers)")
-        if len(sub) == 0:
-            raise ValueError("Wrong input: All vectors of a multivector must be non-empty")
+    if len({len(sub) for sub in obj}) > 1:
+        raise ShapeError("", "all vectors of a multivector must have the same dimension")
+    if len(obj[0]) == 0:
+        raise ShapeError("", "the vectors of a multivector must not be empty")
+    for sub in obj:
         if len(sub) != dim:
             raise ValueError(
                 f"Wrong input: Vector dimension error: expected dim: {dim}, got {len(sub)}"

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segments.types import ShapeError
+
 MAX_INDEX = 2**32 - 1
 """Largest sparse index: Qdrant stores them as u32."""
 
@@ -112,10 +114,7 @@ def validate_sparse(obj: object) -> tuple[np.ndarray, np.ndarray]:
         if type(x) is not float and type(x) is not int:
             raise ValueError(f"Sparse vector values: invalid value {x!r}, expected a number")
     if len(raw_indices) != len(raw_values):
-        raise ValueError(
-            "Validation error: sparse vector values: must be the same length as indices "
-            f"(got {len(raw_indices)} indices and {len(raw_values)} values)"
-        )
+        raise ShapeError("values", "must be the same length as indices")
     indices = np.array(raw_indices, dtype=np.int64)
     try:
         with np.errstate(over="ignore"):
@@ -127,7 +126,7 @@ def validate_sparse(obj: object) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(indices, kind="stable")
     indices, values = indices[order], values[order]
     if len(indices) > 1 and (np.diff(indices) == 0).any():
-        raise ValueError("Validation error: sparse vector indices: must be unique")
+        raise ShapeError("indices", "must be unique")
     return indices, values
 
 
@@ -278,8 +277,11 @@ class SparseVectors:
         }
 
     def count(self, live: np.ndarray) -> int:
-        """How many live points hold this vector (the ``n`` of IDF)."""
-        return int(np.count_nonzero(mask_of(live, len(self.present)) & self.present))
+        """How many live points hold this vector with at least one entry (the ``n`` of IDF:
+        as in Qdrant, an empty sparse vector is no document)."""
+        size = len(self.present)
+        held = self.present & (self.lengths[:size] > 0)
+        return int(np.count_nonzero(mask_of(live, size) & held))
 
     def _build(self) -> Postings:
         """Build the inverted index from the stored rows (a CSC layout via one argsort)."""

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from collection.config import CreateCollection, UpdateCollection
 from collection.errors import BadRequest, ValidationFailed
 from collection.operations import check_key
+from collection.vector_names import VectorNameConfig, with_vector, without_vector
 from server.api.context import Context, Op, ops, update_result
 from server.api.errors import to_heron_error
 from server.api.models import CreateFieldIndex, field_schema
@@ -77,6 +78,23 @@ async def delete_field_index(ctx: Context, path: Path, query: Query, body: Any) 
     return update_result(await coll.update(record, wait=flag(query, "wait", False)))
 
 
+async def create_vector_name(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    spec = VectorNameConfig.model_validate(body_object(body))
+    flag(query, "wait", False)  # checked; the change is always applied before answering
+    name = path["vector_name"]
+    version = await coll.change_vectors(lambda cfg: with_vector(cfg, name, spec))
+    return {"operation_id": version, "status": "completed"}
+
+
+async def delete_vector_name(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    flag(query, "wait", False)
+    name = path["vector_name"]
+    version = await coll.change_vectors(lambda cfg: without_vector(cfg, name))
+    return {"operation_id": version, "status": "completed"}
+
+
 OPS = ops(
     Op("get_collections", "read", get_collections),
     Op("get_collection", "read", get_collection),
@@ -86,4 +104,6 @@ OPS = ops(
     Op("delete_collection", "write", delete_collection),
     Op("create_field_index", "write", create_field_index),
     Op("delete_field_index", "write", delete_field_index),
+    Op("create_vector_name", "write", create_vector_name),
+    Op("delete_vector_name", "write", delete_vector_name),
 )

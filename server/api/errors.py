@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import errno
 import logging
+from typing import Any
 
 import trio
 from pydantic import ValidationError
 
-from collection.errors import HeronError, ServiceError, Timeout, ValidationFailed, not_durable
+from collection.errors import (
+    HeronError,
+    ServiceError,
+    Timeout,
+    ValidationFailed,
+    format_error,
+    not_durable,
+    validation_text,
+)
 
 log = logging.getLogger("heron.errors")
 
@@ -36,13 +45,53 @@ GRPC_CODES: dict[int, str] = {
 the size limit is ``RESOURCE_EXHAUSTED`` (what grpcio itself answers for an oversized message)."""
 
 
-def validation_message(exc: ValidationError) -> str:
-    """A pydantic error as Qdrant's one-line validation message (the first five problems)."""
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(x) for x in err.get("loc", ()))
-        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-    return "Validation error in JSON body: " + "; ".join(parts)
+RANGE_ERRORS = frozenset({
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short",
+    "too_long", "string_too_short", "string_too_long",
+})
+"""pydantic error types that are range / consistency problems (Qdrant's 422); every other
+type (wrong JSON type, missing field, ...) means the body can't be read into the types (400)."""
+
+
+def _loc(err: Any) -> str:
+    return ".".join(str(x) for x in err.get("loc", ()))
+
+
+def _unreadable(err: Any) -> bool:
+    """Whether a pydantic error is a deserialisation failure: a wrong type, a missing field,
+    or a negative number for an unsigned field (``ge`` 0 or 1, as Qdrant's ``usize`` fields)."""
+    if err.get("type") not in RANGE_ERRORS:
+        return True
+    bound = (err.get("ctx") or {}).get("ge")
+    value = err.get("input")
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return bound in (0, 1) and is_number and value < 0
+
+
+def _message(err: Any) -> str:
+    """Qdrant's wording for a range problem or a negative unsigned number, else pydantic's."""
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    kind = err.get("type")
+    if kind == "greater_than_equal" and isinstance(value, int | float):
+        if value < 0 and ctx.get("ge") in (0, 1):
+            return f"invalid value: integer `{value}`, expected an unsigned integer"
+        return f"value {value} invalid, must be {ctx.get('ge')} or larger"
+    if kind == "less_than_equal" and isinstance(value, int | float):
+        return f"value {value} invalid, must be {ctx.get('le')} or smaller"
+    return str(err.get("msg"))
+
+
+def from_pydantic(exc: ValidationError, where: str = "JSON body") -> HeronError:
+    """A pydantic error as Qdrant answers it: 400 ``Format error in ...`` when the input can't be
+    read into the types, else 422 ``Validation error in ...: [path: message; ...]``."""
+    errors = exc.errors()
+    unreadable = [e for e in errors if _unreadable(e)]
+    if unreadable:
+        err = unreadable[0]
+        loc = _loc(err)
+        return format_error(f"{loc}: {_message(err)}" if loc else _message(err), where)
+    return ValidationFailed(validation_text(where, [(_loc(e), _message(e)) for e in errors[:5]]))
 
 
 def _leaf(group: BaseExceptionGroup) -> BaseException:
@@ -67,7 +116,7 @@ def to_heron_error(exc: BaseException) -> HeronError:
     if isinstance(exc, HeronError):
         return exc
     if isinstance(exc, ValidationError):
-        return ValidationFailed(validation_message(exc))
+        return from_pydantic(exc)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
         log.error("storage write failed: %s", exc)
         return not_durable(exc, "the change")

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from collection.errors import invalid
 from collection.operations import check_filter
 from segments.ids import PointId, normalize_id
 
@@ -109,5 +110,7 @@ def field_schema(value: Any) -> dict[str, Any]:
             raise ValueError(f"unknown payload schema type {value!r}")
         return {"type": value}
     if isinstance(value, dict) and value.get("type") in PAYLOAD_TYPES:
+        if value["type"] == "integer" and value.get("lookup") is False and value.get("range") is False:
+            raise invalid("field_schema", "the 'lookup' and 'range' capabilities can't be both disabled")
         return dict(value)
     raise ValueError("field_schema must be one of " + ", ".join(PAYLOAD_TYPES) + " or params")

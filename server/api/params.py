@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error, invalid
 from server.config import LimitsSettings
 
 Query = Mapping[str, str]
@@ -22,7 +22,7 @@ def flag(query: Query, name: str, default: bool) -> bool:
         return True
     if low == "false":
         return False
-    raise BadRequest(f"Format error in query string: `{name}` must be true or false")
+    raise format_error(f"{name}: provided string was not `true` or `false`", "query parameters")
 
 
 def timeout(query: Query) -> float | None:
@@ -33,9 +33,12 @@ def timeout(query: Query) -> float | None:
     try:
         seconds = int(str(raw))
     except ValueError:
-        seconds = 0
+        raise format_error("timeout: invalid digit found in string", "query parameters") from None
+    if seconds < 0:
+        raise format_error("timeout: invalid digit found in string", "query parameters")
     if seconds < 1:
-        raise BadRequest("Format error in query string: `timeout` must be a positive integer")
+        raise invalid("timeout", f"value {seconds} invalid, must be 1 or larger",
+                      "query parameters")
     return float(seconds)
 
 
@@ -44,7 +47,7 @@ def body_object(body: Any) -> dict[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise BadRequest("Format error in JSON body: expected a JSON object")
+        raise format_error("invalid type: expected a JSON object")
     return body
 
 
@@ -53,7 +56,7 @@ def explain(query: Query, body: dict[str, Any]) -> bool:
     is removed so the query engine never sees it."""
     in_body = body.pop("explain", False)
     if not isinstance(in_body, bool):
-        raise BadRequest("Validation error: explain must be a boolean")
+        raise format_error("explain: invalid type: expected a boolean")
     return flag(query, "explain", False) or in_body
 
 
@@ -61,11 +64,11 @@ def request_list(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """``searches`` of a batch request: a list of objects, each copied (they get edited)."""
     searches = body.get("searches")
     if not isinstance(searches, list):
-        raise BadRequest(f"Validation error: `searches` must be a list of {kind} requests")
+        raise format_error(f"searches: invalid type: expected a list of {kind} requests")
     out = []
     for req in searches:
         if not isinstance(req, dict):
-            raise BadRequest("Validation error: each search must be an object")
+            raise format_error("searches: invalid type: expected each search to be an object")
         out.append(dict(req))
     return out
 

@@ -1,4 +1,5 @@
-"""Point operations: upsert, retrieve, delete, scroll, count, payload and vector updates, batch.
+"""Point operations: upsert, retrieve, delete, scroll, count, facet, payload and vector updates,
+batch.
 
 Every update takes its record builder from ``collection.operations`` (the same table the
 ``/points/batch`` operation uses) and is refused whole when it is over the batch limit.
@@ -11,6 +12,8 @@ from typing import Any
 
 from collection import operations as builders
 from collection.errors import BadRequest, NotFound
+from collection.query import facet as facets
+from collection.query.scrolling import scroll_ordered
 from segments.ids import normalize_id
 from server.api.context import Context, Handler, Op, ops, update_result
 from server.api.models import CountRequest, PointRequest, ScrollRequest
@@ -68,7 +71,10 @@ async def scroll_points(ctx: Context, path: Path, query: Query, body: Any) -> An
     req = ScrollRequest.model_validate(body_object(body))
     check_limit(ctx.limits, req.limit)
     if req.order_by is not None:
-        raise BadRequest("Wrong input: order_by in scroll is not supported yet")
+        return await scroll_ordered(
+            coll, req.order_by, req.filter, req.offset, req.limit, req.with_payload,
+            req.with_vector, ctx.query_limits(),
+        )
     points, next_id = coll.scroll(
         req.filter, req.offset, req.limit, req.with_payload, req.with_vector
     )
@@ -79,6 +85,11 @@ async def count_points(ctx: Context, path: Path, query: Query, body: Any) -> Any
     coll = ctx.collection(path["collection_name"])
     req = CountRequest.model_validate(body_object(body))
     return {"count": coll.count(req.filter)}
+
+
+async def facet(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    return facets.facet(coll, body_object(body), ctx.limits.max_limit)
 
 
 B = builders.BUILDERS
@@ -96,4 +107,5 @@ OPS = ops(
     Op("get_point", "read", get_point),
     Op("scroll_points", "read", scroll_points),
     Op("count_points", "read", count_points),
+    Op("facet", "read", facet),
 )

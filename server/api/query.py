@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import format_error
 from collection.query import api as engine
+from collection.query import matrix
 from server.api.context import Context, Op, ops
 from server.api.params import Query, body_object, explain, flag, request_list
 
@@ -47,7 +48,7 @@ def search_as_query(body: dict[str, Any]) -> dict[str, Any]:
         using = vector["name"]
         vector = vector.get("vector")
     if vector is None:
-        raise BadRequest("Validation error: missing field `vector`")
+        raise format_error("missing field `vector`")
     return {
         "query": vector,
         "using": using,
@@ -72,10 +73,22 @@ async def search_batch_points(ctx: Context, path: Path, query: Query, body: Any)
     return [(await _one(ctx, name, search_as_query(req), False))["points"] for req in searches]
 
 
+async def search_matrix_pairs(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    return matrix.pairs(coll, body_object(body), ctx.limits.max_limit)
+
+
+async def search_matrix_offsets(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    coll = ctx.collection(path["collection_name"])
+    return matrix.offsets(coll, body_object(body), ctx.limits.max_limit)
+
+
 OPS = ops(
     Op("query_points", "read", query_points),
     Op("query_batch_points", "read", query_batch_points),
     Op("query_points_groups", "read", query_points_groups),
     Op("search_points", "read", search_points),
     Op("search_batch_points", "read", search_batch_points),
+    Op("search_matrix_pairs", "read", search_matrix_pairs),
+    Op("search_matrix_offsets", "read", search_matrix_offsets),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from collection.errors import HeronError
+from collection.errors import BadRequest, HeronError
 from server.api.auth import presented_key
 from server.api.dispatch import OPERATIONS, Api
 from server.api.errors import grpc_code, to_heron_error
@@ -65,6 +65,38 @@ def search_groups_body(msg: Any) -> dict[str, Any]:
                   "values": vector}
     body["query"] = vector
     return body
+
+
+_QUERY_FIELDS = ("filter", "params", "score_threshold", "limit", "offset", "with_payload",
+                 "with_vectors", "using", "lookup_from", "group_by", "group_size", "with_lookup")
+
+
+def _as_query(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """A legacy recommend / discover request as a QueryRequest carrying ``query``."""
+    out = {k: body[k] for k in _QUERY_FIELDS if k in body}
+    if "with_vectors" in out:
+        out["with_vector"] = out.pop("with_vectors")
+    out["query"] = query
+    return out
+
+
+def recommend_body(msg: Any) -> dict[str, Any]:
+    """RecommendPoints (ids and vectors as examples) as a query with ``recommend``."""
+    body = body_of(msg)
+    spec: dict[str, Any] = {
+        "positive": [*body.get("positive", []), *body.get("positive_vectors", [])],
+        "negative": [*body.get("negative", []), *body.get("negative_vectors", [])],
+    }
+    if "strategy" in body:
+        spec["strategy"] = body["strategy"]
+    return _as_query(body, {"recommend": spec})
+
+
+def discover_body(msg: Any) -> dict[str, Any]:
+    """DiscoverPoints (target and context pairs) as a query with ``discover``."""
+    body = body_of(msg)
+    spec = {"target": body.get("target"), "context": body.get("context", [])}
+    return _as_query(body, {"discover": spec})
 
 
 def field_index_body(msg: Any) -> dict[str, Any]:
@@ -164,11 +196,13 @@ ROUTES: dict[str, dict[str, Route]] = {
                          batch_result),
         "SearchGroups": R("query_points_groups", search_groups_body),
         "Scroll": R("scroll_points", reply=scroll_result),
-        "Recommend": R("recommend_points"),
-        "RecommendBatch": R("recommend_batch_points", reply=batch_result),
-        "RecommendGroups": R("recommend_point_groups"),
-        "Discover": R("discover_points"),
-        "DiscoverBatch": R("discover_batch_points", reply=batch_result),
+        "Recommend": R("query_points", recommend_body, points_result),
+        "RecommendBatch": R("query_batch_points", batch_body("recommend_points", recommend_body),
+                            batch_result),
+        "RecommendGroups": R("query_points_groups", recommend_body),
+        "Discover": R("query_points", discover_body, points_result),
+        "DiscoverBatch": R("query_batch_points", batch_body("discover_points", discover_body),
+                           batch_result),
         "Count": R("count_points"),
         "UpdateBatch": R("batch_update"),
         "Query": R("query_points", reply=points_result),
@@ -206,20 +240,20 @@ def routed_rpc(api: Api, service: str, method: str, route: Route, reply_type: An
 
     async def rpc(request: Any, metadata: Mapping[str, str]) -> Any:
         started = time.perf_counter()
+        op = route.op or ""
         try:
-            path = {name: str(getattr(request, name)) for name in route.path}
-            body = route.body(request)
+            api.authorize(api.op(op).auth, presented_key(metadata))  # before the body, as REST
+            try:
+                path = {name: str(getattr(request, name)) for name in route.path}
+                body = route.body(request)
+            except (TypeError, ValueError, KeyError) as exc:
+                raise BadRequest(f"Wrong input: {exc}") from None
             if isinstance(body, dict):
                 for name in route.path:
                     body.pop(name, None)
-            result = await api.call(route.op or "", path=path, query=query_of(request),
-                                    body=body, key=presented_key(metadata))
+            result = await api.run(op, path, query_of(request), body)
             reply = fill(reply_type(), route.reply(result))
-        except HeronError as exc:
-            raise RpcFailed(status_of(exc), exc.message) from None
-        except (TypeError, ValueError, KeyError) as exc:
-            raise RpcFailed(grpc.StatusCode.INVALID_ARGUMENT, f"Wrong input: {exc}") from None
-        except Exception as exc:
+        except Exception as exc:  # a reply that can't be built is ours: INTERNAL, logged
             err = to_heron_error(exc)
             raise RpcFailed(status_of(err), err.message) from None
         if has_time:

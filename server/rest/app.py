@@ -11,11 +11,12 @@ from quart_trio import QuartTrio
 
 from server.api.auth import method_class
 from server.api.dispatch import OPERATIONS, Api
+from server.api.service import commit
 from server.config import Settings
 from server.dashboard import bp as dashboard_bp
 from server.grpc import grpc_front_end
 from server.registry import Registry
-from server.rest import access, openapi
+from server.rest import access, openapi, reason
 from server.rest.http import error_response, http_error, request_key, view
 from server.rest.routes import ROUTES
 
@@ -24,6 +25,8 @@ DASHBOARD = dashboard_bp.name + "."
 
 def create_app(settings: Settings) -> QuartTrio:
     """Build the app; the registry loads collections when serving starts."""
+    reason.install()
+    commit()  # read the git commit once, before serving
     app = QuartTrio("heron")
     app.config["MAX_CONTENT_LENGTH"] = settings.service.max_request_size_mb * 1024 * 1024
     registry = Registry(

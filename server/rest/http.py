@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from quart import Response, g, request, send_file
 
-from collection.errors import BadRequest, HeronError, PayloadTooLarge
+from collection.errors import BadRequest, HeronError, NotFound, PayloadTooLarge, format_error
 from server.api.auth import presented_key
 from server.api.context import ACCEPTED, FileResult
 from server.api.dispatch import Api
@@ -38,7 +38,7 @@ async def json_body() -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"Format error in JSON body: {exc}") from None
+        raise format_error(str(exc)) from None
 
 
 def envelope(result: Any, status: int = 200) -> Response:
@@ -66,8 +66,11 @@ def http_error(exc: BaseException) -> HeronError:
     if not isinstance(exc, HeronError) and isinstance(status, int):
         if status == 413:
             return PayloadTooLarge("Payload error: request body is over the size limit")
+        if status == 404:
+            return NotFound(f"no route for {request.method} {request.path}")
         if 400 <= status < 500:
-            err = HeronError(getattr(exc, "description", None) or str(exc))
+            name = getattr(exc, "name", None) or "Bad request"
+            err = HeronError(f"{name}: {request.method} {request.path}")
             err.status = status
             return err
     return to_heron_error(exc)

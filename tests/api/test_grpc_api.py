@@ -325,6 +325,10 @@ def test_api_keys_are_enforced(keyed: HeronProcess) -> None:
         assert err.code() == C.UNAUTHENTICATED and err.details()
         err = rpc_error(collections.List, listing, metadata=[("api-key", "wrong")])
         assert err.code() == C.UNAUTHENTICATED
+        torn = q.UpsertPoints(collection_name="k", points=[q.PointStruct(
+            id=q.PointId(num=1), vectors=q.Vectors(vector=q.Vector(data=[1, 2, 3], vectors_count=2)))])
+        err = rpc_error(points.Upsert, torn)  # the key is checked before the body is read
+        assert err.code() == C.UNAUTHENTICATED
         full = [("api-key", "full-key")]
         collections.Create(q.CreateCollection(
             collection_name="k", vectors_config=q.VectorsConfig(
@@ -391,3 +395,41 @@ def test_legacy_search_rpcs(
     }).json()["result"]["groups"]
     assert [g.id.unsigned_value for g in groups] == [w["id"] for w in want_groups]
     assert [ids(g.hits) for g in groups] == [[h["id"] for h in w["hits"]] for w in want_groups]
+
+
+def test_legacy_recommend_and_discover_rpcs(
+    twins: tuple[QdrantClient, QdrantClient], channel: grpc.Channel, http: httpx.Client
+) -> None:
+    """Recommend / RecommendBatch / RecommendGroups / Discover answer what REST's query with a
+    ``recommend`` / ``discover`` query answers."""
+    points = q.PointsStub(channel)
+    ids = [p.id for p in POINTS if "dense" in p.vector][:4]  # type: ignore[operator]
+    pid = [q.PointId(num=i) if isinstance(i, int) else q.PointId(uuid=i) for i in ids]
+    vec = make_query(np.random.default_rng(3), "dense")
+    recommend = q.RecommendPoints(
+        collection_name="via_grpc", positive=pid[:2], negative=pid[2:3], using="dense", limit=6,
+        positive_vectors=[q.Vector(dense=q.DenseVector(data=vec))],
+        strategy=q.RecommendStrategy.BestScore)
+    body = {"query": {"recommend": {"positive": [*ids[:2], vec], "negative": ids[2:3],
+                                    "strategy": "best_score"}}, "using": "dense", "limit": 6}
+    want = http.post("/collections/via_grpc/points/query", json=body).json()["result"]["points"]
+
+    def ids_of(hits: Any) -> list[Any]:
+        return [h.id.num or h.id.uuid for h in hits]
+
+    assert want and ids_of(points.Recommend(recommend).result) == [w["id"] for w in want]
+    batch = points.RecommendBatch(q.RecommendBatchPoints(
+        collection_name="via_grpc", recommend_points=[recommend, recommend])).result
+    assert [ids_of(b.result) for b in batch] == [[w["id"] for w in want]] * 2
+    grouped = q.RecommendPointGroups(collection_name="via_grpc", positive=pid[:2], using="dense",
+                                     group_by="group", limit=2, group_size=2)
+    assert len(points.RecommendGroups(grouped).result.groups) == 2
+    discover = q.DiscoverPoints(
+        collection_name="via_grpc", using="dense", limit=5,
+        target=q.TargetVector(single=q.VectorExample(vector=q.Vector(dense=q.DenseVector(data=vec)))),
+        context=[q.ContextExamplePair(positive=q.VectorExample(id=pid[0]),
+                                      negative=q.VectorExample(id=pid[1]))])
+    body = {"query": {"discover": {"target": vec, "context": [
+        {"positive": ids[0], "negative": ids[1]}]}}, "using": "dense", "limit": 5}
+    want = http.post("/collections/via_grpc/points/query", json=body).json()["result"]["points"]
+    assert want and ids_of(points.Discover(discover).result) == [w["id"] for w in want]

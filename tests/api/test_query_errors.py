@@ -131,7 +131,7 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
         QUERY, {"prefetch": {"prefetch": TWO, "limit": 5}, "query": D, "using": "dense"}, 400,
     ),
     # a score_threshold needs a query that scores
-    "score_threshold_without_query": (QUERY, {"score_threshold": 0.5}, None),
+    "score_threshold_without_query": (QUERY, {"score_threshold": 0.5}, 400),
     "score_threshold_without_query_in_prefetch": (
         QUERY, {"prefetch": {"score_threshold": 0.1, "limit": 5}, "query": D, "using": "dense"},
         None,
@@ -202,10 +202,10 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
                 "query": D, "using": "dense"}, 400,
     ),
     "negative_limit": (QUERY, {"query": D, "using": "dense", "limit": -1}, 400),
-    "limit_zero": (QUERY, {"query": D, "using": "dense", "limit": 0}, None),
+    "limit_zero": (QUERY, {"query": D, "using": "dense", "limit": 0}, 422),
     "prefetch_limit_zero": (
         QUERY, {"prefetch": {"query": D, "using": "dense", "limit": 0}, "query": D, "using": "dense"},
-        None,
+        422,
     ),
     "negative_offset": (QUERY, {"query": D, "using": "dense", "offset": -1}, 400),
     # vector kinds and shapes
@@ -227,10 +227,10 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
     ),
     "empty_vector": (QUERY, {"query": [], "using": "dense"}, 400),
     "sparse_lengths_differ": (
-        QUERY, {"query": {"indices": [1, 2], "values": [1.0]}, "using": "sparse"}, 400,
+        QUERY, {"query": {"indices": [1, 2], "values": [1.0]}, "using": "sparse"}, 422,
     ),
     "sparse_duplicate_indices": (
-        QUERY, {"query": {"indices": [1, 1], "values": [1.0, 2.0]}, "using": "sparse"}, 400,
+        QUERY, {"query": {"indices": [1, 1], "values": [1.0, 2.0]}, "using": "sparse"}, 422,
     ),
     "non_numeric_vector": (QUERY, {"query": [1, "a", 3, 4], "using": "dense"}, 400),
     # malformed query kinds (tests/api/test_query_kinds.py checks them in depth)
@@ -255,9 +255,9 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
     "groups_without_group_by": (GROUPS, {"query": D, "using": "dense"}, 400),
     "groups_empty_group_by": (GROUPS, {"query": D, "using": "dense", "group_by": ""}, 400),
     "groups_group_size_zero": (
-        GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": 0}, 400,
+        GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": 0}, 422,
     ),
-    "groups_limit_zero": (GROUPS, {"query": D, "using": "dense", "group_by": "doc", "limit": 0}, 400),
+    "groups_limit_zero": (GROUPS, {"query": D, "using": "dense", "group_by": "doc", "limit": 0}, 422),
     "groups_group_size_over_max": (
         GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": MAX_LIMIT + 1}, 400,
     ),
@@ -454,10 +454,10 @@ CLIENT_CASES: dict[str, tuple[ClientCall, int | None]] = {
         400,
     ),
     "prefetch_without_query": (lambda c, n: c.query_points(n, prefetch=PREFETCH_TWO), 400),
-    "limit_zero": (lambda c, n: c.query_points(n, query=D, using="dense", limit=0), None),
+    "limit_zero": (lambda c, n: c.query_points(n, query=D, using="dense", limit=0), 422),
     "groups_group_size_zero": (
         lambda c, n: c.query_points_groups(n, group_by="doc", query=D, using="dense", group_size=0),
-        400,
+        422,
     ),
     "groups_unknown_using": (
         lambda c, n: c.query_points_groups(n, group_by="doc", query=D, using="nope"), 400,

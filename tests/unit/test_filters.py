@@ -479,7 +479,7 @@ GOOD_RING = {
         ({"must": [1]}, "must be an object"),
         ({"mus": []}, "unknown field"),
         ({"must": [{"foo": 1}]}, "unknown condition"),
-        ({"must": [{"key": "a"}]}, "at least one field condition"),
+        ({"must": [{"key": "a"}]}, "At least one field condition"),
         ({"must": [{"key": "a", "match": {"value": 1}, "range": {"gt": 1}}]}, "only one"),
         ({"must": [{"key": "a.", "match": {"value": 1}}]}, "invalid payload key"),
         ({"must": [{"key": 1, "match": {"value": 1}}]}, "expected a string"),

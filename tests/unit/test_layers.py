@@ -14,7 +14,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("server",),
     ("optimizer",),
     ("collection",),
-    ("wal", "segments"),
+    ("wal", "segments", "inference"),
 ]
 """Top to bottom. A package may import the packages of lower rows only (not its own row)."""
 

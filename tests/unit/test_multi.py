@@ -99,8 +99,8 @@ def test_validate_ok() -> None:
     ("obj", "message"),
     [
         ([], "must not be empty"),
-        ([[]], "must be non-empty"),
-        ([[1.0, 2.0], [1.0]], "expected dim: 2, got 1"),
+        ([[]], "must not be empty"),
+        ([[1.0, 2.0], [1.0]], "must have the same dimension"),
         ([[1.0, 2.0, 3.0]], "expected dim: 2, got 3"),
         ([[1.0, math.nan]], "NaN"),
         ([[1.0, math.inf]], "infinite"),

@@ -254,8 +254,8 @@ def test_document_frequency_and_count() -> None:
         for i in q.tolist()
     ]
     assert store.document_frequency(q, live).tolist() == want
-    assert store.count(live) == sum(
-        1 for o, r in enumerate(rows) if r is not None and o < len(live) and live[o]
+    assert store.count(live) == sum(  # empty sparse vectors are no documents
+        1 for o, r in enumerate(rows) if r is not None and o < len(live) and live[o] and len(r[0])
     )
 
 
@@ -309,6 +309,9 @@ def test_matches_local_mode(modifier: models.Modifier | None) -> None:
     rows: list[Row | None] = list(_random_rows(rng, n, dims=40, max_nnz=10))
     for i in rng.choice(n, 15, replace=False).tolist():
         rows[i] = None
+    # local mode counts an empty sparse vector as an IDF document, Qdrant's engine doesn't
+    # (tests/api/test_bm25.py checks heron against the engine): leave empty ones out here
+    rows = [None if r is not None and not len(r[0]) else r for r in rows]
     client = QdrantClient(":memory:")
     client.create_collection(
         "sp",
