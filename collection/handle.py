@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,12 @@ class Collection:
         self.optimizer_scope = trio.CancelScope()
         self.needs_optimization: Any = None
         """Set by the optimizer: a callable telling whether segments await a rebuild."""
+        self.planned_optimizations: Any = None
+        """Set by the optimizer: a callable listing the rebuilds it would start now."""
+        self.optimizations: Any = None
+        """Set by the optimizer: its tracker of running and finished optimizations."""
+        self.unindexed_filters: Counter[str] = Counter()
+        """Reads that filtered on each payload key without an index (for /issues)."""
 
     # --- lifecycle ------------------------------------------------------------------------
     @staticmethod
@@ -231,8 +238,23 @@ class Collection:
             "segments_count": len(self.holder.segments),
             "config": self.config.to_json(),
             "payload_schema": self.payload_schema(),
-            "update_queue": {"length": self._send.statistics().current_buffer_used},
+            "update_queue": {"length": self.mailbox_stats().current_buffer_used},
         }
+
+    async def stop_optimizer(self, wait: float = 10.0) -> None:
+        """Cancel the optimizer; a running build stops at its next batch, and is waited for
+        (up to ``wait`` seconds) so no build thread outlives the collection."""
+        tracker = self.optimizations
+        if tracker is not None:
+            tracker.cancel_all()
+        self.optimizer_scope.cancel()
+        with trio.move_on_after(wait):
+            while tracker is not None and tracker.threads:
+                await trio.sleep(0.02)
+
+    def mailbox_stats(self) -> Any:
+        """The update queue's statistics (``current_buffer_used``, ``max_buffer_size``)."""
+        return self._send.statistics()
 
     def busy(self) -> bool:
         """Whether the optimizer is rebuilding or has rebuilds planned (status yellow)."""
@@ -286,9 +308,19 @@ class Collection:
             out.append((seg, live))
         return out
 
+    def note_filters(self, *filters: Filter | None) -> None:
+        """Count one read against each payload key its filters look at without an index."""
+        keys: set[str] = set()
+        for flt in filters:
+            if flt is not None:
+                keys |= flt.field_keys()
+        schema = self.holder.payload_schema
+        self.unindexed_filters.update(k for k in keys if k not in schema)
+
     def count(self, filter_json: Any) -> int:
         """Live points matching a (validated) JSON filter; it is compiled once, here."""
         flt = parse_filter(filter_json) if filter_json else None
+        self.note_filters(flt)
         return int(sum(int(m.sum()) for _, m in self.matching(flt)))
 
     def scroll(
@@ -305,6 +337,7 @@ class Collection:
         start = None if offset is None else id_sort_key(offset)
         found: list[tuple[tuple[int, int], Any, int]] = []
         flt = parse_filter(filter_json) if filter_json else None  # compiled once, here
+        self.note_filters(flt)
         for seg, live in self.matching(flt):
             offs = np.flatnonzero(live)
             ids = seg.point_ids(offs)

@@ -17,8 +17,9 @@ import trio
 from collection.config import CollectionConfig
 from collection.handle import Collection
 from optimizer.planner import Task, plan, vector_kb
+from optimizer.progress import BuildCancelled, Tracker
 from segments.appendable import AppendableSegment
-from segments.immutable import ImmutableSegment
+from segments.immutable import ImmutableSegment, Progress
 from segments.merge import merge_snapshots
 
 log = logging.getLogger("heron.optimizer")
@@ -27,26 +28,29 @@ POLL_SECONDS = 0.5
 
 
 def build(
-    snapshots: list[dict[str, Any]], config: CollectionConfig, threads: int
+    snapshots: list[dict[str, Any]], config: CollectionConfig, threads: int,
+    progress: Progress | None = None,
 ) -> tuple[AppendableSegment, list[tuple[int, int]]]:
     """Blocking: the new segment and where each of its points came from. One source is
     rebuilt with graphs; several are merged first, and indexed if the result is big enough."""
     seg_config = config.segment
     if len(snapshots) == 1:
         snap = snapshots[0]
-        built = ImmutableSegment.build(snap, seg_config, threads)
+        built = ImmutableSegment.build(snap, seg_config, threads, progress)
         return built, [(int(snap["seg_id"]), int(o)) for o in built.source_offsets.tolist()]
     merged, origin = merge_snapshots(snapshots, seg_config)
+    if progress is not None:
+        progress("merge_segments", len(snapshots), len(snapshots))
     plain = AppendableSegment.restore(merged, seg_config)
     plain.attach_index_schema(merged.get("index_schema"))
     threshold = config.optimizer_config.indexing_threshold
     if threshold and vector_kb(plain) >= threshold:
-        return ImmutableSegment.build(merged, seg_config, threads), origin
+        return ImmutableSegment.build(merged, seg_config, threads, progress), origin
     return plain, origin
 
 
 async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
-                  threads: int) -> bool:
+                  threads: int, tracker: Tracker) -> bool:
     """Rebuild (or merge) segments; returns whether the swap happened."""
     seg_ids = list(task.seg_ids)
     prepared = await coll.call(lambda holder: holder.prepare_rebuild(seg_ids))
@@ -54,14 +58,25 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
         return False
     snapshots, version = prepared
     started = time.perf_counter()
-    points = sum(int((~snap["deleted"]).sum()) for snap in snapshots)
+    live = [int((~snap["deleted"]).sum()) for snap in snapshots]
+    points = sum(live)
     label = ", ".join(str(sid) for sid in seg_ids)
     log.info("collection %s: %s segment %s (%d points) started",
              coll.name, task.reason, label, points)
-    built, origin = await trio.to_thread.run_sync(
-        build, snapshots, coll.config, threads, limiter=limiter, abandon_on_cancel=True,
-    )
-    swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))
+    opt = tracker.begin(task.reason, list(zip(seg_ids, live, strict=True)))
+    try:
+        built, origin = await trio.to_thread.run_sync(
+            tracker.in_thread, opt, build, snapshots, coll.config, threads, opt.report,
+            limiter=limiter, abandon_on_cancel=True,
+        )
+        swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))
+    except (trio.Cancelled, BuildCancelled):
+        tracker.end(opt, {"cancelled": "the collection is closing"})
+        raise
+    except Exception as exc:
+        tracker.end(opt, {"error": str(exc)})
+        raise
+    tracker.end(opt, "done" if swapped else {"cancelled": "segments changed meanwhile"})
     log.info(
         "collection %s: %s segment %s done in %.2fs (%d indexed vectors)",
         coll.name, task.reason, label, time.perf_counter() - started,
@@ -82,6 +97,8 @@ async def run_optimizer(
         return plan(list(holder), coll.config, holder.write_segment, holder.max_points)
 
     coll.needs_optimization = lambda: bool(planned())
+    coll.planned_optimizations = planned
+    tracker = coll.optimizations = Tracker(coll.name)
     task_status.started()
     while not coll.closed:
         tasks = planned()
@@ -91,9 +108,14 @@ async def run_optimizer(
         threads = coll.config.optimizer_config.max_optimization_threads or 0
         coll.optimizing = True
         try:
-            await rebuild(coll, tasks[0], limiter, max(1, threads or int(limiter.total_tokens)))
+            await rebuild(
+                coll, tasks[0], limiter, max(1, threads or int(limiter.total_tokens)), tracker
+            )
         except trio.Cancelled:
             raise
+        except BuildCancelled:
+            await trio.sleep(POLL_SECONDS)  # the collection is closing: the cancel follows
+            continue
         except Exception:
             log.exception("collection %s: optimization failed; retrying later", coll.name)
             await trio.sleep(5)

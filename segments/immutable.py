@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,20 @@ class SearchParams:
     quantization: QuantizationParams | None = None
 
 
-def build_index(store: DenseVectors, size: int, hnsw: HnswConfig, threads: int) -> Any:
-    """Blocking: an hnswlib graph over the rows of ``store`` that are present."""
+Progress = Callable[[str, int, int], None]
+"""A build's progress callback: (step name, units done, units in total)."""
+
+INDEX_CHUNKS = 20
+"""A graph is built in this many ``add_items`` batches (at least 1000 rows each), so the
+build's progress can be reported between them."""
+
+
+def build_index(
+    store: DenseVectors, size: int, hnsw: HnswConfig, threads: int,
+    progress: Progress | None = None, step: str = "vector_index",
+) -> Any:
+    """Blocking: an hnswlib graph over the rows of ``store`` that are present, added in
+    batches so ``progress`` hears how many rows are in after each."""
     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
     offsets = np.flatnonzero(mask_of(store.present, size))
     index.init_index(
@@ -53,9 +66,13 @@ def build_index(store: DenseVectors, size: int, hnsw: HnswConfig, threads: int) 
         ef_construction=hnsw.ef_construct,
         M=max(2, hnsw.m),
     )
-    if len(offsets):
-        rows = store.data[offsets].astype(np.float32)
-        index.add_items(rows, offsets, num_threads=max(1, threads))
+    total = len(offsets)
+    chunk = max(1000, -(-total // INDEX_CHUNKS))
+    for start in range(0, total, chunk):
+        part = offsets[start : start + chunk]
+        index.add_items(store.data[part].astype(np.float32), part, num_threads=max(1, threads))
+        if progress is not None:
+            progress(step, min(total, start + chunk), total)
     return index
 
 
@@ -154,9 +171,12 @@ class ImmutableSegment(AppendableSegment):
     # --- building and persistence -------------------------------------------------------------
     @classmethod
     def build(
-        cls, source: dict[str, Any], config: SegmentConfig, threads: int
+        cls, source: dict[str, Any], config: SegmentConfig, threads: int,
+        progress: Progress | None = None,
     ) -> ImmutableSegment:
-        """Blocking: a compacted segment (live points only) with graphs, from a snapshot."""
+        """Blocking: a compacted segment (live points only) with graphs, from a snapshot;
+        ``progress`` hears each step (copy, one per graph, quantization)."""
+        report = progress or (lambda step, done, total: None)
         live = ~np.asarray(source["deleted"], dtype=bool)
         keep = np.flatnonzero(live)
         state = {
@@ -177,11 +197,16 @@ class ImmutableSegment(AppendableSegment):
             store = _restore_rows(config, name, arrays, keep)
             seg.vectors[name] = store
         seg.source_offsets = keep
+        report("copy_data", size, size)
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
                 seg.hnsw[name] = config.hnsw_for(name)
-                seg.indexes[name] = build_index(store, size, seg.hnsw[name], threads)
+                seg.indexes[name] = build_index(
+                    store, size, seg.hnsw[name], threads, report, f"vector_index: {name or 'default'}"
+                )
         seg.quantized = build_all(config, seg.vectors, size)
+        if seg.quantized:
+            report("quantization", 1, 1)
         seg.prepare_sparse()
         return seg
 

@@ -17,6 +17,7 @@ from typing import Any
 import trio
 
 from server.config import ConfigError, Settings, load_settings
+from server.monitor.startup import log_startup
 from server.storage_lock import StorageLock, StorageLocked
 
 log = logging.getLogger("heron")
@@ -162,6 +163,9 @@ async def serve_until_signalled(app: Any, config: Any) -> bool:
             nursery.start_soon(watch_signals)
             binds = await nursery.start(run_server)
             log.info("heron serving on %s", ", ".join(binds))
+            api = getattr(app, "config", {}).get("HERON_API")
+            if api is not None:
+                log_startup(api.settings, api.ctx.registry, binds)
     return not forced
 
 

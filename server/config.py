@@ -43,6 +43,8 @@ class ServiceSettings(_Section):
     read_only_api_key: str | None = None
     max_request_size_mb: int = Field(32, ge=1)
     log_level: str = "INFO"
+    access_log: bool = True
+    """One INFO line per request on the ``heron.access`` logger (method, path, status, ms)."""
 
     @field_validator("grpc_port", mode="before")
     @classmethod

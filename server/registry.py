@@ -135,7 +135,7 @@ class Registry:
         async with self._lock:
             for coll in list(self.collections.values()):
                 try:
-                    coll.optimizer_scope.cancel()
+                    await coll.stop_optimizer()
                     await coll.stop()
                 except Exception:
                     log.exception("stopping collection %s failed", coll.name)
@@ -213,7 +213,7 @@ class Registry:
                 return False
             await self._drop_aliases(name)
             del self.collections[name]
-            coll.optimizer_scope.cancel()
+            await coll.stop_optimizer()
             await coll.stop()
             trash = self.dir / f".trash-{_digest(name)}"
 
@@ -259,7 +259,7 @@ class Registry:
                 raise BadRequest(f"Wrong input: the snapshot does not load: {exc}") from None
             old = self.collections.get(name)
             if old is not None:
-                old.optimizer_scope.cancel()
+                await old.stop_optimizer()
                 await old.stop()
             final = self.dir / name
             await trio.to_thread.run_sync(snapshot.swap_in, prepared, final)

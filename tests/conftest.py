@@ -12,6 +12,21 @@ from qdrant_client import QdrantClient
 
 from tests.server import HeronProcess
 
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave tests/browser out unless it is named on the command line (scripts/test-clients
+    runs it; plain ``pytest`` and scripts/test do not)."""
+    path = collection_path.resolve()
+    if path != BROWSER_TESTS and BROWSER_TESTS not in path.parents:
+        return None
+    for arg in config.args:
+        named = Path(arg.split("::")[0]).resolve()
+        if named == BROWSER_TESTS or BROWSER_TESTS in named.parents:
+            return None
+    return True
+
 
 @pytest.fixture(scope="module")
 def heron(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeronProcess]:

@@ -66,8 +66,13 @@ class HeronProcess:
         raise RuntimeError(f"heron did not start in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
+        """The end of the server's log (for failure messages)."""
+        return self.text()[-5000:]
+
+    def text(self) -> str:
+        """The server's whole log (every start of it), access-log lines included."""
         try:
-            return self.log_path.read_text(errors="replace")[-5000:]
+            return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
 

@@ -7,7 +7,7 @@ plan, then attach payloads and vectors to the final points only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from collection.query.executor import QueryContext, run_stage
 from collection.query.grouping import group_points
 from collection.query.planner import Limits, Planner, Stage, check_count, range_indexed
 from collection.query.results import Scored
+from segments.filter import Filter
 from segments.ids import normalize_id
 
 
@@ -86,6 +87,7 @@ async def query(
     with_payload = check_with_payload(body.get("with_payload"))
     with_vector = check_with_vector(coll.config, with_vector_of(body))
     root = _planner(coll, limits, exists).plan(body)
+    coll.note_filters(*stage_filters(root))
     ctx = QueryContext(coll, lookup, [] if explain else None, {} if explain else None)
     scored = (await run_stage(ctx, root)).take(root.offset)
     points = _points_json(coll, scored, with_payload, with_vector)
@@ -93,6 +95,13 @@ async def query(
     if explain:
         result["explain"] = _explain(ctx, scored, points)
     return result
+
+
+def stage_filters(stage: Stage) -> Iterator[Filter | None]:
+    """The compiled filter of every stage in a plan."""
+    yield stage.filter
+    for child in stage.children:
+        yield from stage_filters(child)
 
 
 def _unlimited(stage: Stage, limit: int) -> None:
@@ -128,6 +137,7 @@ async def groups(
     root = _planner(coll, Limits(max(limits.max_limit, every), limits.max_depth,
                                  limits.max_prefetches), exists).plan(inner)
     _unlimited(root, every)
+    coll.note_filters(*stage_filters(root))
     ranked = await run_stage(QueryContext(coll, lookup), root)
     grouped = group_points(ranked, group_by, group_size, limit)
     out = []

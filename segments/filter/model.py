@@ -212,6 +212,23 @@ class Filter:
         """True if the filter has no conditions at all (it matches everything)."""
         return not (self.must or self.should or self.must_not or self.min_should)
 
+    def field_keys(self) -> set[str]:
+        """Payload keys the field conditions look at (nested ones as ``a[].b``), so the
+        collection can notice keys filtered on often without an index."""
+        keys: set[str] = set()
+        children = [*self.must, *self.should, *self.must_not]
+        if self.min_should is not None:
+            children.extend(self.min_should.conditions)
+        for cond in children:
+            if isinstance(cond, FieldCondition):
+                keys.add(cond.key)
+            elif isinstance(cond, Filter):
+                keys |= cond.field_keys()
+            elif isinstance(cond, NestedCondition):
+                base = cond.key if cond.key.endswith("[]") else cond.key + "[]"
+                keys |= {f"{base}.{k}" for k in cond.filter.field_keys()}
+        return keys
+
     def matches_payload(self, payload: dict[str, Any] | None) -> bool:
         """Evaluate against a lone payload (id/vector/slice conditions never match)."""
         return self.predicate(payload)

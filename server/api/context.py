@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,16 +15,19 @@ from collection.query.planner import Limits
 from server.api.auth import AuthClass
 from server.api.params import Query
 from server.config import LimitsSettings, Settings
+from server.monitor.stats import Monitor
 from server.registry import Registry
 from server.snapshots import Snapshots
 
 
 @dataclass(frozen=True)
 class Context:
-    """The registry and settings one ``Api`` serves."""
+    """The registry and settings one ``Api`` serves, and what the server observes of itself
+    (response statistics of every transport, issues)."""
 
     registry: Registry
     settings: Settings
+    monitor: Monitor = field(default_factory=Monitor)
 
     @property
     def limits(self) -> LimitsSettings:
@@ -33,6 +36,10 @@ class Context:
     def collection(self, name: str) -> Collection:
         """The open collection ``name`` (404 when there is none)."""
         return self.registry.get(name)
+
+    def collections(self) -> list[Collection]:
+        """Every open collection, by name."""
+        return [self.registry.collections[n] for n in self.registry.names()]
 
     @cached_property
     def snapshots(self) -> Snapshots:

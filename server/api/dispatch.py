@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from collection.errors import HeronError, NotFound
-from server.api import aliases, collections, points, query, service, snapshots
+from server.api import aliases, collections, observe, points, query, service, snapshots
 from server.api.auth import AuthClass, authorize
 from server.api.context import Context, Op
 from server.api.errors import to_heron_error
@@ -22,7 +22,7 @@ from server.registry import Registry
 
 OPERATIONS: dict[str, Op] = {
     **service.OPS, **collections.OPS, **aliases.OPS, **snapshots.OPS, **points.OPS,
-    **query.OPS,
+    **query.OPS, **observe.OPS,
 }
 """Every operation heron serves, by operation id."""
 

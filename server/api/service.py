@@ -1,4 +1,4 @@
-"""Service operations: version info, health probes, telemetry."""
+"""Service operations: version info and the health probes (telemetry is in ``observe``)."""
 
 from __future__ import annotations
 
@@ -45,14 +45,9 @@ async def health(ctx: Context, path: dict[str, str], query: Query, body: Any) ->
     return HEALTHY
 
 
-async def telemetry(ctx: Context, path: dict[str, str], query: Query, body: Any) -> dict[str, Any]:
-    return {"id": "heron", "app": {"name": "heron", "version": QDRANT_API_VERSION}}
-
-
 OPS = ops(
     Op("root", "read", root),
     Op("healthz", "open", health),
     Op("livez", "open", health),
     Op("readyz", "open", health),
-    Op("telemetry", "read", telemetry),
 )

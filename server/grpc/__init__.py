@@ -18,4 +18,6 @@ def grpc_front_end(api: Api, settings: Settings) -> GrpcHost | None:
     from server.grpc.host import GrpcHost
     from server.grpc.services import build
 
-    return GrpcHost(settings.service.host, settings.service.grpc_port, build(api))
+    return GrpcHost(
+        settings.service.host, settings.service.grpc_port, build(api), monitor=api.ctx.monitor
+    )

@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import trio
+
+if TYPE_CHECKING:
+    from server.monitor.stats import Monitor
 
 log = logging.getLogger("heron.grpc")
 
@@ -51,7 +55,10 @@ class GrpcHost:
         port: int,
         services: Mapping[str, Mapping[str, tuple[Rpc, Callable[[bytes], Any]]]],
         grace: float = 5.0,
+        monitor: Monitor | None = None,
     ) -> None:
+        self.monitor = monitor
+        """Where each call's method, status code and duration are counted (``/metrics``)."""
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.services = services
         self.grace = grace
@@ -146,6 +153,24 @@ class GrpcHost:
         """The asyncio handler grpc calls: run ``rpc`` on the trio loop, await its answer."""
 
         async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await answer(request, context)
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except RpcFailed as exc:
+                code = exc.code.name
+                await context.abort(exc.code, exc.message)
+            except Exception:  # the abort of a call that came in while heron shut down
+                code = "UNAVAILABLE"
+                raise
+            finally:
+                if self.monitor is not None:
+                    self.monitor.grpc.record(name, code, time.perf_counter() - started)
+
+        async def answer(request: Any, context: grpc.aio.ServicerContext) -> Any:
             loop = asyncio.get_running_loop()
             done: asyncio.Future[Any] = loop.create_future()
             metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ())
@@ -167,8 +192,6 @@ class GrpcHost:
                 except trio.RunFinishedError:
                     pass
                 raise
-            except RpcFailed as exc:
-                await context.abort(exc.code, exc.message)
 
         handle.__name__ = name
         return handle

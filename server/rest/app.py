@@ -13,11 +13,14 @@ from server.api.auth import method_class
 from server.api.dispatch import OPERATIONS, Api
 from server.api.service import commit
 from server.config import Settings
+from server.dashboard import bp as dashboard_bp
 from server.grpc import grpc_front_end
 from server.registry import Registry
-from server.rest import openapi, reason
-from server.rest.http import error_response, request_key, view
+from server.rest import access, openapi, reason
+from server.rest.http import error_response, http_error, request_key, view
 from server.rest.routes import ROUTES
+
+DASHBOARD = dashboard_bp.name + "."
 
 
 def create_app(settings: Settings) -> QuartTrio:
@@ -40,6 +43,8 @@ def create_app(settings: Settings) -> QuartTrio:
     for method, rule, op, how in ROUTES:
         app.add_url_rule(rule, endpoint=op, view_func=view(api, op, how), methods=[method])
     app.add_url_rule("/openapi.json", endpoint="openapi_json", view_func=openapi.document)
+    app.register_blueprint(dashboard_bp)
+    access.install(app, settings, api.ctx.monitor)
 
     grpc_host = grpc_front_end(api, settings)
     app.config["HERON_GRPC"] = grpc_host
@@ -62,11 +67,15 @@ def create_app(settings: Settings) -> QuartTrio:
         """Time the request and check its key before its body is read."""
         g.started = time.perf_counter()
         rule = request.url_rule
+        if rule is not None and rule.endpoint.startswith(DASHBOARD):
+            return  # the page's static files; the page asks for a key before calling the API
         op = OPERATIONS.get(rule.endpoint) if rule is not None else None
         api.authorize(op.auth if op is not None else method_class(request.method), request_key())
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:
-        return error_response(exc)
+        err = http_error(exc)
+        g.error_reason = err.message  # logged at DEBUG with the request
+        return error_response(err)
 
     return app

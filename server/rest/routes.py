@@ -65,11 +65,17 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("POST", P + "/search/matrix/pairs", "search_matrix_pairs", "envelope"),
     ("POST", P + "/search/matrix/offsets", "search_matrix_offsets", "envelope"),
     ("GET", "/telemetry", "telemetry", "envelope"),
+    ("GET", "/metrics", "metrics", "text"),
+    ("GET", "/issues", "get_issues", "envelope"),
+    ("DELETE", "/issues", "clear_issues", "envelope"),
+    ("GET", "/cluster", "cluster_status", "envelope"),
+    ("GET", C + "/cluster", "collection_cluster_info", "envelope"),
+    ("GET", C + "/optimizations", "get_optimizations", "envelope"),
 )
 
-UNDOCUMENTED = frozenset({"telemetry"})
-"""Operations served but left out of ``/openapi.json`` (their Qdrant schema is far richer than
-what heron answers)."""
+UNDOCUMENTED: frozenset[str] = frozenset()
+"""Operations served but left out of ``/openapi.json`` (none now that telemetry answers with
+Qdrant's structure)."""
 
 
 def openapi_path(rule: str) -> str:

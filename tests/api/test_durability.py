@@ -150,7 +150,7 @@ def test_restart_after_flush_and_rotation_keeps_everything(tmp_path: Path) -> No
     assert server.stop() == 0
     server.start()
     assert server.stop() == 0
-    assert "replayed" not in server.log().split("heron serving")[-1]
+    assert "replayed" not in server.text().split("heron serving")[-1]
 
 
 @pytest.mark.parametrize("wait", [True, False])
@@ -170,7 +170,7 @@ def test_acknowledged_without_wait_survives_kill(tmp_path: Path, wait: bool) -> 
     server.start()
     client = QdrantClient(url=server.url, timeout=30)
     _check_points(client, {i: 2 for i in range(50)})
-    assert "replayed 50 operations" in server.log()
+    assert "replayed 50 operations" in server.text()
     assert server.stop() == 0
 
 

@@ -66,7 +66,7 @@ def test_small_segments_are_merged_and_survive_restart(tmp_path: Path) -> None:
         assert info.status == models.CollectionStatus.GREEN
         assert info.segments_count < before
         assert info.points_count == 280
-        assert "merge segment" in server.log()
+        assert "merge segment" in server.text()
         assert _state(remote, "m") == _state(local, "m")
         q = rng.normal(size=8).tolist()
         ours = remote.query_points("m", query=q, using="d", limit=20).points

@@ -1,0 +1,1 @@
+"""Seeing inside heron: metrics, telemetry, optimizations, issues, cluster and request logs."""
