@@ -64,6 +64,11 @@ ROUTES: tuple[tuple[str, str, str, Render], ...] = (
     ("POST", P + "/search/batch", "search_batch_points", "envelope"),
     ("POST", P + "/search/matrix/pairs", "search_matrix_pairs", "envelope"),
     ("POST", P + "/search/matrix/offsets", "search_matrix_offsets", "envelope"),
+    ("POST", P + "/recommend", "recommend_points", "envelope"),
+    ("POST", P + "/recommend/batch", "recommend_batch_points", "envelope"),
+    ("POST", P + "/recommend/groups", "recommend_point_groups", "envelope"),
+    ("POST", P + "/discover", "discover_points", "envelope"),
+    ("POST", P + "/discover/batch", "discover_batch_points", "envelope"),
     ("GET", "/telemetry", "telemetry", "envelope"),
 )
 
