@@ -114,7 +114,7 @@ def recommend_as_query(body: dict[str, Any], grouped: bool = False) -> dict[str,
 def discover_as_query(body: dict[str, Any]) -> dict[str, Any]:
     """A legacy DiscoverRequest as a QueryRequest with a ``discover`` query."""
     if body.get("target") is None:
-        raise BadRequest("Validation error: missing field `target`")
+        raise format_error("missing field `target`")
     discover = {"target": body["target"], "context": body.get("context") or []}
     return _legacy(body, {"discover": discover}, False)
 

@@ -324,7 +324,7 @@ def test_legacy_batches_and_groups(env: Any, points_stub: Any) -> None:
 @pytest.mark.parametrize("path, body, error", [
     ("discover", {"context": []}, "missing field `target`"),
     ("recommend", {"positive": [], "using": "c"}, "should not be empty"),
-    ("recommend/batch", {"searches": 3}, "must be a list"),
+    ("recommend/batch", {"searches": 3}, "expected a list of recommend requests"),
 ])
 def test_legacy_bad_requests(env: Any, path: str, body: Any, error: str) -> None:
     http, _ = env
