@@ -6,8 +6,9 @@ schemas they reference (transitively), and strips prose (descriptions, summaries
 titles, tags) so only structure is left: types, properties, required, enums, formats,
 composition, refs, parameters and responses.
 
-The legacy ``/points/search`` and ``/points/search/batch`` endpoints are gone from the 1.19
-reference; heron still serves them, so their operations are described here (``HERON_EXTRA``).
+The legacy ``/points/search``, ``/points/recommend`` and ``/points/discover`` endpoints (and
+their batch and groups forms) are gone from the 1.19 reference; heron still serves them, so their
+operations are described here (``HERON_EXTRA``).
 
     .venv/bin/python scripts/gen_openapi.py [REFERENCE.json] [--out server/rest/openapi.json]
 """
@@ -119,6 +120,51 @@ HERON_EXTRA_SCHEMAS: dict[str, Any] = {
 
 _SCORED = {"type": "array", "items": {"$ref": "#/components/schemas/ScoredPoint"}}
 
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _maybe(name: str) -> dict[str, Any]:
+    return {"anyOf": [_ref(name), {"nullable": True}]}
+
+
+_LEGACY_COMMON: dict[str, Any] = {
+    key: value for key, value in SEARCH_REQUEST["properties"].items() if key != "vector"
+} | {"using": {"type": "string", "nullable": True}, "lookup_from": _maybe("LookupLocation")}
+_EXAMPLES = {"type": "array", "items": _ref("VectorInput")}
+_RECOMMEND = {"type": "object", "properties": _LEGACY_COMMON | {
+    "positive": _EXAMPLES, "negative": _EXAMPLES, "strategy": _maybe("RecommendStrategy")}}
+HERON_EXTRA_SCHEMAS |= {
+    "HeronRecommendRequest": _RECOMMEND,
+    "HeronRecommendGroupsRequest": {
+        "type": "object", "required": ["group_by"], "properties": _RECOMMEND["properties"] | {
+            "group_by": {"type": "string", "minLength": 1},
+            "group_size": {"type": "integer", "format": "uint32", "minimum": 1},
+            "with_lookup": _maybe("WithLookupInterface")}},
+    "HeronDiscoverRequest": {"type": "object", "required": ["target"],
+                             "properties": _LEGACY_COMMON | {
+                                 "target": _ref("VectorInput"),
+                                 "context": {"type": "array", "items": _ref("ContextPair")}}},
+}
+
+
+def _legacy_op(op: str, request: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"post": {
+        "operationId": op, "parameters": [_collection_param()],
+        "requestBody": {"content": {"application/json": {"schema": _ref(request)}}},
+        "responses": _responses(result),
+    }}
+
+
+def _batch_of(request: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["searches"],
+            "properties": {"searches": {"type": "array", "items": _ref(request)}}}
+
+
+for _kind in ("Recommend", "Discover"):
+    HERON_EXTRA_SCHEMAS[f"Heron{_kind}RequestBatch"] = _batch_of(f"Heron{_kind}Request")
+
 HERON_EXTRA: dict[str, dict[str, Any]] = {
     P + "/search": {
         "post": {
@@ -138,6 +184,14 @@ HERON_EXTRA: dict[str, dict[str, Any]] = {
             "responses": _responses({"type": "array", "items": _SCORED}),
         }
     },
+    P + "/recommend": _legacy_op("recommend_points", "HeronRecommendRequest", _SCORED),
+    P + "/recommend/batch": _legacy_op("recommend_batch_points", "HeronRecommendRequestBatch",
+                                       {"type": "array", "items": _SCORED}),
+    P + "/recommend/groups": _legacy_op("recommend_point_groups",
+                                        "HeronRecommendGroupsRequest", _ref("GroupsResult")),
+    P + "/discover": _legacy_op("discover_points", "HeronDiscoverRequest", _SCORED),
+    P + "/discover/batch": _legacy_op("discover_batch_points", "HeronDiscoverRequestBatch",
+                                      {"type": "array", "items": _SCORED}),
 }
 
 

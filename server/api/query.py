@@ -1,5 +1,5 @@
-"""Query operations: query, query/batch, query/groups, and the legacy search endpoints (each a
-QueryRequest underneath, run by ``collection.query.api``)."""
+"""Query operations: query, query/batch, query/groups, and the legacy search, recommend and
+discover endpoints (each a QueryRequest underneath, run by ``collection.query.api``)."""
 
 from __future__ import annotations
 
@@ -84,6 +84,64 @@ async def search_matrix_offsets(ctx: Context, path: Path, query: Query, body: An
     return matrix.offsets(coll, body_object(body), ctx.limits.max_limit)
 
 
+_COMMON = ("using", "filter", "params", "offset", "with_payload", "score_threshold",
+           "lookup_from")
+_GROUPING = ("group_by", "group_size", "with_lookup")
+
+
+def _legacy(body: dict[str, Any], query: dict[str, Any], grouped: bool) -> dict[str, Any]:
+    """The fields a legacy recommend / discover request shares with a QueryRequest."""
+    out: dict[str, Any] = {"query": query, "limit": body.get("limit") or 10}
+    for key in _COMMON + (_GROUPING if grouped else ()):
+        if body.get(key) is not None:
+            out[key] = body[key]
+    out["with_vector"] = body.get("with_vector", body.get("with_vectors"))
+    return out
+
+
+def recommend_as_query(body: dict[str, Any], grouped: bool = False) -> dict[str, Any]:
+    """A legacy RecommendRequest (REST, or gRPC's ``positive`` ids plus ``positive_vectors``)
+    as a QueryRequest with a ``recommend`` query."""
+    examples: dict[str, Any] = {
+        side: [*(body.get(side) or []), *(body.get(f"{side}_vectors") or [])]
+        for side in ("positive", "negative")
+    }
+    if body.get("strategy") is not None:
+        examples["strategy"] = body["strategy"]
+    return _legacy(body, {"recommend": examples}, grouped)
+
+
+def discover_as_query(body: dict[str, Any]) -> dict[str, Any]:
+    """A legacy DiscoverRequest as a QueryRequest with a ``discover`` query."""
+    if body.get("target") is None:
+        raise format_error("missing field `target`")
+    discover = {"target": body["target"], "context": body.get("context") or []}
+    return _legacy(body, {"discover": discover}, False)
+
+
+def _legacy_one(convert: Any) -> Any:
+    async def run(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+        req = convert(body_object(body))
+        return (await _one(ctx, path["collection_name"], req, False))["points"]
+
+    return run
+
+
+def _legacy_batch(convert: Any, kind: str) -> Any:
+    async def run(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+        searches = [convert(req) for req in request_list(body_object(body), kind)]
+        name = path["collection_name"]
+        return [(await _one(ctx, name, req, False))["points"] for req in searches]
+
+    return run
+
+
+async def recommend_point_groups(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    req = recommend_as_query(body_object(body), grouped=True)
+    coll = ctx.collection(path["collection_name"])
+    return await engine.groups(coll, req, ctx.registry.get, ctx.exists, ctx.query_limits())
+
+
 OPS = ops(
     Op("query_points", "read", query_points),
     Op("query_batch_points", "read", query_batch_points),
@@ -92,4 +150,9 @@ OPS = ops(
     Op("search_batch_points", "read", search_batch_points),
     Op("search_matrix_pairs", "read", search_matrix_pairs),
     Op("search_matrix_offsets", "read", search_matrix_offsets),
+    Op("recommend_points", "read", _legacy_one(recommend_as_query)),
+    Op("recommend_batch_points", "read", _legacy_batch(recommend_as_query, "recommend")),
+    Op("recommend_point_groups", "read", recommend_point_groups),
+    Op("discover_points", "read", _legacy_one(discover_as_query)),
+    Op("discover_batch_points", "read", _legacy_batch(discover_as_query, "discover")),
 )

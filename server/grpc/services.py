@@ -67,38 +67,6 @@ def search_groups_body(msg: Any) -> dict[str, Any]:
     return body
 
 
-_QUERY_FIELDS = ("filter", "params", "score_threshold", "limit", "offset", "with_payload",
-                 "with_vectors", "using", "lookup_from", "group_by", "group_size", "with_lookup")
-
-
-def _as_query(body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
-    """A legacy recommend / discover request as a QueryRequest carrying ``query``."""
-    out = {k: body[k] for k in _QUERY_FIELDS if k in body}
-    if "with_vectors" in out:
-        out["with_vector"] = out.pop("with_vectors")
-    out["query"] = query
-    return out
-
-
-def recommend_body(msg: Any) -> dict[str, Any]:
-    """RecommendPoints (ids and vectors as examples) as a query with ``recommend``."""
-    body = body_of(msg)
-    spec: dict[str, Any] = {
-        "positive": [*body.get("positive", []), *body.get("positive_vectors", [])],
-        "negative": [*body.get("negative", []), *body.get("negative_vectors", [])],
-    }
-    if "strategy" in body:
-        spec["strategy"] = body["strategy"]
-    return _as_query(body, {"recommend": spec})
-
-
-def discover_body(msg: Any) -> dict[str, Any]:
-    """DiscoverPoints (target and context pairs) as a query with ``discover``."""
-    body = body_of(msg)
-    spec = {"target": body.get("target"), "context": body.get("context", [])}
-    return _as_query(body, {"discover": spec})
-
-
 def field_index_body(msg: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"field_name": msg.field_name}
     if msg.HasField("field_index_params"):
@@ -196,12 +164,12 @@ ROUTES: dict[str, dict[str, Route]] = {
                          batch_result),
         "SearchGroups": R("query_points_groups", search_groups_body),
         "Scroll": R("scroll_points", reply=scroll_result),
-        "Recommend": R("query_points", recommend_body, points_result),
-        "RecommendBatch": R("query_batch_points", batch_body("recommend_points", recommend_body),
+        "Recommend": R("recommend_points"),
+        "RecommendBatch": R("recommend_batch_points", batch_body("recommend_points", body_of),
                             batch_result),
-        "RecommendGroups": R("query_points_groups", recommend_body),
-        "Discover": R("query_points", discover_body, points_result),
-        "DiscoverBatch": R("query_batch_points", batch_body("discover_points", discover_body),
+        "RecommendGroups": R("recommend_point_groups"),
+        "Discover": R("discover_points"),
+        "DiscoverBatch": R("discover_batch_points", batch_body("discover_points", body_of),
                            batch_result),
         "Count": R("count_points"),
         "UpdateBatch": R("batch_update"),
