@@ -130,7 +130,7 @@ def rss_mb(pid: int) -> float:
 def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,
                    clients: int = 16, collection: str = "idx") -> float:
     """Requests/s with ``clients`` threads for ``seconds``: queries, or ``GET /`` if no body."""
-    import threading
+    from bench_threads import rate
 
     done = [0] * clients
     stop = time.perf_counter() + seconds
@@ -148,13 +148,7 @@ def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: fl
                 done[w] += 1
                 i += clients
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(done) / (time.perf_counter() - t0)
+    return rate(worker, clients, done)
 
 
 def texts(n: int, seed: int, words: int = 30) -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 import numpy as np
+from bench_threads import rate
 from qdrant_client import grpc as q
 
 from tests.server import HeronProcess
@@ -40,13 +40,7 @@ def _grpc_rps(port: int, requests: list[Any], seconds: float, clients: int = 16)
                 done[w] += 1
                 i += clients
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(done) / (time.perf_counter() - t0)
+    return rate(worker, clients, done)
 
 
 def _conversion_us(requests: list[Any], reply: dict[str, Any]) -> tuple[float, float]:
