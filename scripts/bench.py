@@ -16,10 +16,12 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
   with a dense vector, a BM25 text and indexed payload: BM25 ingest (texts embedded by the
   server), then p50 of a plain dense query, a BM25 text query, scroll ordered by an integer,
   a facet over a 100-value keyword (whole collection and 10 %-filtered) and a 100-point matrix.
-- ``index``: the HNSW benchmark (not in the default run): ingest, time until green, recall@10
-  against exact ground truth, single-client p50/p99, requests/s at 16 concurrent clients
-  against ``GET /``, 10 %-filtered and two-prefetch RRF p50, restart time, server RSS; and on
-  the same data, qdrant-client local mode's p50 and raw hnswlib's 2-thread build and p50.
+- ``index``: the HNSW benchmark (not in the default run; ``bench_index.py``): ingest, time
+  until green, recall@10 against exact ground truth, single-client p50/p99, requests/s at 16
+  concurrent clients against ``GET /``, 10 %-filtered and two-prefetch RRF p50, gRPC query p50
+  against gRPC HealthCheck, server RSS against the raw vector bytes, restart time; and on the
+  same data qdrant-client local mode's p50 (up to 200k points), raw hnswlib's 2-thread build,
+  p50 and recall, and qdrant-edge (Qdrant's engine) at growing ef until its recall reaches heron's.
 - ``kinds``: the Query API kinds (not in the default run) on dense points with payloads, once
   the collection is green: p50 of plain nearest beside recommend (each strategy), discover,
   context, relevance feedback, MMR, a formula over a 100-point prefetch, and sample.
@@ -43,112 +45,15 @@ from typing import Any
 
 import httpx
 import numpy as np
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_common import Bench, clustered, concurrent_rps, p, sparse_rows  # noqa: E402
+
 from tests.server import HeronProcess  # noqa: E402
 
 SECTIONS = ("dense", "sparse", "multi", "rrf", "grpc", "browse", "index", "kinds")
-
-
-def clustered(n: int, dim: int, seed: int) -> np.ndarray:
-    """Points around 64 centres in a 32-d subspace, plus a little noise: like embeddings."""
-    rng = np.random.default_rng(seed)
-    basis = rng.normal(size=(32, dim))
-    centres = rng.normal(size=(64, 32)) * 3
-    labels = rng.integers(0, 64, size=n)
-    low = centres[labels] + rng.normal(size=(n, 32))
-    return (low @ basis + 0.1 * rng.normal(size=(n, dim))).astype(np.float32)
-
-
-def sparse_rows(n: int, nnz: int, vocab: int, seed: int) -> list[dict[str, list[Any]]]:
-    """Zipf-ish sparse vectors: frequent low indices, like term weights."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        idx = np.unique(rng.zipf(1.3, size=nnz * 2) % vocab)[:nnz]
-        out.append({"indices": idx.tolist(), "values": rng.random(len(idx)).round(4).tolist()})
-    return out
-
-
-class Bench:
-    """A running server plus helpers to load data and time requests."""
-
-    def __init__(self, http: httpx.Client, queries: int) -> None:
-        self.http = http
-        self.queries = queries
-
-    def post(self, path: str, body: Any) -> httpx.Response:
-        r = self.http.post(
-            path,
-            content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-            headers={"content-type": "application/json"},
-        )
-        r.raise_for_status()
-        return r
-
-    def load(self, name: str, config: dict[str, Any], points: list[dict[str, Any]],
-             batch: int) -> float:
-        """Create ``name`` and upsert ``points`` in batches with wait=true; points/s."""
-        self.http.put(f"/collections/{name}", json=config).raise_for_status()
-        t0 = time.perf_counter()
-        for start in range(0, len(points), batch):
-            r = self.http.put(
-                f"/collections/{name}/points?wait=true",
-                content=orjson.dumps(
-                    {"points": points[start : start + batch]}, option=orjson.OPT_SERIALIZE_NUMPY
-                ),
-                headers={"content-type": "application/json"},
-            )
-            r.raise_for_status()
-        return len(points) / (time.perf_counter() - t0)
-
-    def timed(self, make: Callable[[int], Callable[[], object]]) -> list[float]:
-        """Milliseconds per call of ``make(i)()`` for i in range(queries)."""
-        out = []
-        for i in range(self.queries):
-            call = make(i)
-            t = time.perf_counter()
-            call()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
-
-def p(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,
-                   clients: int = 16, collection: str = "idx") -> float:
-    """Requests/s with ``clients`` threads for ``seconds``: queries, or ``GET /`` if no body."""
-    from bench_threads import rate
-
-    done = [0] * clients
-    stop = time.perf_counter() + seconds
-
-    def worker(w: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
-            i = w
-            while time.perf_counter() < stop:
-                if make_body is None:
-                    http.get("/").raise_for_status()
-                else:
-                    http.post(f"/collections/{collection}/points/query",
-                              content=orjson.dumps(make_body(i), option=orjson.OPT_SERIALIZE_NUMPY),
-                              headers={"content-type": "application/json"}).raise_for_status()
-                done[w] += 1
-                i += clients
-
-    return rate(worker, clients, done)
 
 
 def texts(n: int, seed: int, words: int = 30) -> list[str]:
@@ -196,153 +101,6 @@ def browse_section(b: Bench, dense: np.ndarray, dq: np.ndarray,
     for label, (path, body) in others.items():
         t = b.timed(lambda i, path=path, body=body: lambda: b.post(url + path, body(i)))
         out.append(f"  {label}: p50 {statistics.median(t):.2f} ms p99 {p(t, 99):.2f} ms")
-    return out
-
-
-def edge_anchor(dense: np.ndarray, dq: np.ndarray,
-                truth: np.ndarray) -> tuple[float, list[tuple[float, float]]]:
-    """Qdrant's own engine embedded (qdrant-edge-py) on the same data: optimize seconds, and
-    (query p50 ms, recall@10) at its default ef and at hnsw_ef=400."""
-    import qdrant_edge as qe
-
-    with tempfile.TemporaryDirectory(prefix="heron-bench-edge-") as path:
-        shard = qe.EdgeShard.create(path, qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=dense.shape[1], distance=qe.Distance.Cosine)))
-        for s in range(0, len(dense), 1000):
-            rows = dense[s : s + 1000].tolist()
-            shard.update(qe.UpdateOperation.upsert_points(
-                [qe.Point(s + j, v) for j, v in enumerate(rows)]))
-        t0 = time.perf_counter()
-        shard.optimize()
-        built = time.perf_counter() - t0
-        runs = []
-        for ef in (None, 400):  # its default (ef = ef_construct), and heron's default ef
-            params = qe.SearchParams(hnsw_ef=ef) if ef else None
-            lat, hits = [], []
-            for i in range(len(dq)):
-                t = time.perf_counter()
-                res = shard.query(qe.QueryRequest(
-                    limit=10, query=qe.Query.Nearest(dq[i].tolist()), params=params))
-                lat.append((time.perf_counter() - t) * 1000)
-                hits.append(len({int(r.id) for r in res} & set(truth[i].tolist())) / 10)
-            runs.append((statistics.median(lat), float(np.mean(hits))))
-        shard.close()
-    return built, runs
-
-
-def index_section(b: Bench, server: HeronProcess, dense: np.ndarray, dq: np.ndarray,
-                  sparse: list[dict[str, Any]], sq: list[dict[str, Any]],
-                  args: argparse.Namespace) -> list[str]:
-    """The HNSW benchmark of issue 5 (see the module docstring)."""
-    import hnswlib
-    from qdrant_client import QdrantClient, models
-
-    n, dim, out = len(dense), dense.shape[1], []
-    cats = np.arange(n) % 10
-    pts = [{"id": i, "vector": {"d": dense[i], "s": sparse[i]}, "payload": {"cat": int(cats[i])}}
-           for i in range(n)]
-    cfg = {"vectors": {"d": {"size": dim, "distance": "Cosine"}}, "sparse_vectors": {"s": {}}}
-    rate = b.load("idx", cfg, pts, args.batch)
-    b.http.put("/collections/idx/index?wait=true",
-               json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
-    t0 = time.perf_counter()
-    while b.http.get("/collections/idx").json()["result"]["status"] != "green":
-        time.sleep(0.2)
-    green = time.perf_counter() - t0
-    info = b.http.get("/collections/idx").json()["result"]
-    out.append(f"index: ingest {rate:,.0f} points/s | green after {green:.1f} s "
-               f"({info['segments_count']} segments, {info['indexed_vectors_count']} indexed)")
-
-    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
-    qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
-    truth = np.argsort(-(qn @ unit.T), axis=1)[:, :10]
-    found: list[list[int]] = []
-    lat = b.timed(lambda i: lambda: found.append([p["id"] for p in b.post(
-        "/collections/idx/points/query", {"query": dq[i], "using": "d", "limit": 10}
-    ).json()["result"]["points"]]))
-    recall = np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
-    flt_truth = []
-    flt_found: list[list[int]] = []
-    for i in range(min(100, len(dq))):
-        sub = np.flatnonzero(cats == i % 10)
-        flt_truth.append(set(sub[np.argsort(-(unit[sub] @ qn[i]))[:10]].tolist()))
-    flt = b.timed(lambda i: lambda: flt_found.append([p["id"] for p in b.post(
-        "/collections/idx/points/query",
-        {"query": dq[i], "using": "d", "limit": 10,
-         "filter": {"must": [{"key": "cat", "match": {"value": i % 10}}]}},
-    ).json()["result"]["points"]]))
-    flt_recall = np.mean([len(set(f) & t) / 10 for f, t in
-                          zip(flt_found[: len(flt_truth)], flt_truth, strict=True)])
-    rrf = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query",
-        {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
-                      {"query": sq[i], "using": "s", "limit": 20}],
-         "query": {"fusion": "rrf"}, "limit": 10}))
-    rrf_dense = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query",
-        {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
-                      {"query": dq[(i + 1) % len(dq)], "using": "d", "limit": 20}],
-         "query": {"fusion": "rrf"}, "limit": 10}))
-    sparse_only = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query", {"query": sq[i], "using": "s", "limit": 20}))
-    root = b.timed(lambda _i: lambda: b.http.get("/").raise_for_status())
-    p50, root50 = statistics.median(lat), statistics.median(root)
-    out.append(f"index: recall@10 {recall:.3f} | filtered (10%) recall@10 {flt_recall:.3f}")
-    out.append(
-        f"index: query p50 {p50:.2f} ms p99 {p(lat, 99):.2f} ms ({p50 / root50:.2f}x GET / "
-        f"p50 {root50:.2f} ms) | filtered p50 {statistics.median(flt):.2f} ms "
-        f"({statistics.median(flt) / p50:.2f}x) | RRF p50 {statistics.median(rrf):.2f} ms "
-        f"({statistics.median(rrf) / p50:.2f}x; its sparse prefetch alone "
-        f"{statistics.median(sparse_only):.2f} ms) | RRF of two dense prefetches p50 "
-        f"{statistics.median(rrf_dense):.2f} ms ({statistics.median(rrf_dense) / p50:.2f}x)"
-    )
-    q_rps = concurrent_rps(server.url, lambda i: {"query": dq[i % len(dq)], "using": "d",
-                                                  "limit": 10}, 10)
-    r_rps = concurrent_rps(server.url, None, 10)
-    out.append(f"index: 16 clients: query {q_rps:,.0f} req/s | GET / {r_rps:,.0f} req/s "
-               f"({q_rps / r_rps:.2f})")
-    assert server.proc is not None
-    out.append(f"index: server RSS {rss_mb(server.proc.pid):,.0f} MB "
-               f"(raw vectors {dense.nbytes / 2**20:,.0f} MB)")
-    server.stop()
-    t0 = time.perf_counter()
-    server.start(timeout=120)
-    restart = time.perf_counter() - t0
-    still_green = b.http.get("/collections/idx").json()["result"]["status"]
-    out.append(f"index: restart {restart:.2f} s (status after restart: {still_green})")
-
-    local = QdrantClient(":memory:")
-    local.create_collection("l", vectors_config=models.VectorParams(size=dim, distance="Cosine"))
-    local.upload_collection("l", vectors=dense, ids=range(n))
-    loc: list[float] = []
-    for i in range(min(30, len(dq))):
-        t = time.perf_counter()
-        local.query_points("l", query=dq[i], limit=10)
-        loc.append((time.perf_counter() - t) * 1000)
-    local_p50 = statistics.median(loc)
-    t0 = time.perf_counter()
-    raw = hnswlib.Index(space="ip", dim=dim)
-    raw.init_index(max_elements=n, ef_construction=100, M=16)
-    raw.add_items(unit, np.arange(n), num_threads=2)
-    build = time.perf_counter() - t0
-    raw.set_ef(100)
-    raw_lat = []
-    for i in range(len(dq)):
-        t = time.perf_counter()
-        raw.knn_query(qn[i : i + 1], k=10, num_threads=1)
-        raw_lat.append((time.perf_counter() - t) * 1000)
-    out.append(
-        f"index: local mode p50 {local_p50:.2f} ms ({local_p50 / p50:.1f}x heron) | raw hnswlib "
-        f"2-thread build {build:.1f} s (green/build {green / build:.2f}), p50 "
-        f"{statistics.median(raw_lat):.3f} ms"
-    )
-    built, ((edge50, edge_recall), (edge400, edge400_recall)) = edge_anchor(dense, dq, truth)
-    out.append(
-        f"index: qdrant-edge p50 {edge50:.3f} ms recall@10 {edge_recall:.3f}, at hnsw_ef=400 "
-        f"p50 {edge400:.3f} ms recall@10 {edge400_recall:.3f} (optimize {built:.1f} s) | "
-        f"heron's own work (p50 - GET / p50) {p50 - root50:.2f} ms = "
-        f"{(p50 - root50) / edge400:.1f}x qdrant-edge at ef 400"
-    )
     return out
 
 
@@ -485,6 +243,8 @@ def main() -> int:
                 if "browse" in sections:
                     lines.extend(browse_section(b, dense, dq, args))
                 if "index" in sections:
+                    from bench_index import index_section
+
                     lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
                 if "kinds" in sections:
                     lines.extend(kinds_section(b, dense, dq, args))

@@ -1,0 +1,112 @@
+"""Shared pieces of the benchmark scripts: data generators, a server wrapper, latency helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+
+def clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    """Points around 64 centres in a 32-d subspace, plus a little noise: like embeddings."""
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(32, dim))
+    centres = rng.normal(size=(64, 32)) * 3
+    labels = rng.integers(0, 64, size=n)
+    low = centres[labels] + rng.normal(size=(n, 32))
+    return (low @ basis + 0.1 * rng.normal(size=(n, dim))).astype(np.float32)
+
+
+def sparse_rows(n: int, nnz: int, vocab: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Zipf-ish sparse vectors: frequent low indices, like term weights (numpy rows, which
+    orjson writes as lists, so a million of them fit in memory)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        idx = np.unique(rng.zipf(1.3, size=nnz * 2) % vocab)[:nnz]
+        out.append({"indices": idx.astype(np.uint32),
+                    "values": rng.random(len(idx)).round(4).astype(np.float32)})
+    return out
+
+
+class Bench:
+    """A running server plus helpers to load data and time requests."""
+
+    def __init__(self, http: httpx.Client, queries: int) -> None:
+        self.http = http
+        self.queries = queries
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        r = self.http.post(
+            path,
+            content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+            headers={"content-type": "application/json"},
+        )
+        r.raise_for_status()
+        return r
+
+    def load(self, name: str, config: dict[str, Any], points: list[dict[str, Any]],
+             batch: int) -> float:
+        """Create ``name`` and upsert ``points`` in batches with wait=true; points/s."""
+        self.http.put(f"/collections/{name}", json=config).raise_for_status()
+        t0 = time.perf_counter()
+        for start in range(0, len(points), batch):
+            r = self.http.put(
+                f"/collections/{name}/points?wait=true",
+                content=orjson.dumps(
+                    {"points": points[start : start + batch]}, option=orjson.OPT_SERIALIZE_NUMPY
+                ),
+                headers={"content-type": "application/json"},
+            )
+            r.raise_for_status()
+        return len(points) / (time.perf_counter() - t0)
+
+    def timed(self, make: Callable[[int], Callable[[], object]]) -> list[float]:
+        """Milliseconds per call of ``make(i)()`` for i in range(queries)."""
+        out = []
+        for i in range(self.queries):
+            call = make(i)
+            t = time.perf_counter()
+            call()
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+
+def p(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,
+                   clients: int = 16, collection: str = "idx") -> float:
+    """Requests/s with ``clients`` threads for ``seconds``: queries, or ``GET /`` if no body."""
+    from bench_threads import rate
+
+    done = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def worker(w: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            i = w
+            while time.perf_counter() < stop:
+                if make_body is None:
+                    http.get("/").raise_for_status()
+                else:
+                    http.post(f"/collections/{collection}/points/query",
+                              content=orjson.dumps(make_body(i), option=orjson.OPT_SERIALIZE_NUMPY),
+                              headers={"content-type": "application/json"}).raise_for_status()
+                done[w] += 1
+                i += clients
+
+    return rate(worker, clients, done)
