@@ -73,7 +73,7 @@ def parse_params(raw: Any) -> QuantizationParams | None:
 
 def _float_rows(store: DenseVectors, size: int) -> np.ndarray:
     """The first ``size`` rows as float32, as they are compared (unit length for Cosine)."""
-    rows = store.data[:size].astype(np.float32)
+    rows = store.float_rows(slice(0, size))
     if store.distance is Distance.COSINE and store.dtype != np.float32:
         rows = normalize_rows(rows).astype(np.float32)
     return rows
