@@ -14,7 +14,7 @@ from collection.config import (
     UpdateCollection,
     check_sparse_datatypes,
 )
-from collection.errors import BadRequest, ValidationFailed, invalid
+from collection.errors import BadRequest, ValidationFailed, invalid, validation_text
 from collection.operations import check_key
 from collection.vector_names import VectorNameConfig, with_vector, without_vector
 from server.api.context import Context, Op, ops, update_result
@@ -46,7 +46,7 @@ async def create_collection(ctx: Context, path: Path, query: Query, body: Any) -
     except ValidationError as exc:
         raise to_heron_error(exc) from None
     except ValueError as exc:
-        raise ValidationFailed(f"Validation error in JSON body: {exc}") from None
+        raise ValidationFailed(validation_text("JSON body", [("", str(exc))])) from None
     await ctx.registry.create(name, config)
     return True
 
