@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
+from collection.errors import invalid
 from segments.types import (
     Datatype,
     Distance,
@@ -31,6 +32,16 @@ from segments.types import (
 
 UNNAMED = ""
 """Internal name of the default (unnamed) dense vector."""
+
+SPARSE_TURBO4 = "turbo4 datatype is not supported for sparse vectors"
+"""Why a sparse vector can't be ``turbo4``: its 4-bit codes quantize dense rows only."""
+
+
+def check_sparse_datatypes(sparse: dict[str, SparseVectorParams] | None, where: str) -> None:
+    """Refuse ``turbo4`` as a sparse index's datatype (a 422 at ``<where>.<name>.index.datatype``)."""
+    for name, params in (sparse or {}).items():
+        if params.index is not None and params.index.datatype is Datatype.TURBO4:
+            raise invalid(f"{where}.{name}.index.datatype", SPARSE_TURBO4)
 
 
 class OptimizersConfig(Model):
@@ -189,6 +200,7 @@ class CreateCollection(Model):
             cfg.vectors = dict(self.vectors)
         for params in cfg.vectors.values():
             check_quantization(params.quantization_config)
+        check_sparse_datatypes(self.sparse_vectors, "sparse_vectors")
         cfg.sparse_vectors = dict(self.sparse_vectors or {})
         both = set(cfg.vectors) & set(cfg.sparse_vectors)
         if both:
@@ -270,6 +282,7 @@ class UpdateCollection(Model):
 
 __all__ = [
     "UNNAMED",
+    "check_sparse_datatypes",
     "CollectionConfig",
     "CreateCollection",
     "Datatype",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from collection.config import UNNAMED, CollectionConfig, Datatype
-from collection.errors import BadRequest, HeronError, NotFound, invalid
+from collection.errors import BadRequest, HeronError, NotFound, format_error, invalid
 from inference.documents import InferenceError, embed, is_inference
 from segments.filter import Filter, FilterError, parse_filter
 from segments.filter.model import FilterShapeError
@@ -60,10 +60,10 @@ def optional_int(body: dict[str, Any], key: str, default: int, least: int) -> in
     value = body.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"Validation error: {key} must be an integer")
-    if value < least:
-        raise BadRequest(f"Validation error: {key}: value {value} invalid, must be {least} or larger")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise format_error(f"{key}: invalid value {value!r}, expected an unsigned integer")
+    if value < least:  # the schema's ``minimum``: Qdrant's validation stage (422)
+        raise invalid(key, f"value {value} invalid, must be {least} or larger")
     return value
 
 

@@ -18,6 +18,7 @@ from segments.types import (
     Distance,
     Model,
     MultiVectorConfig,
+    SparseIndexParams,
     SparseVectorParams,
     VectorParams,
 )
@@ -63,7 +64,9 @@ def with_vector(config: CollectionConfig, name: str, spec: VectorNameConfig) -> 
     else:
         assert spec.sparse is not None
         modifier: Any = spec.sparse.modifier
-        new.sparse_vectors[name] = SparseVectorParams(modifier=modifier)
+        datatype = spec.sparse.datatype
+        index = None if datatype is None else SparseIndexParams(datatype=datatype)
+        new.sparse_vectors[name] = SparseVectorParams(modifier=modifier, index=index)
     return new
 
 

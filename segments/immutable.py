@@ -70,7 +70,7 @@ def build_index(
     chunk = max(1000, -(-total // INDEX_CHUNKS))
     for start in range(0, total, chunk):
         part = offsets[start : start + chunk]
-        index.add_items(store.data[part].astype(np.float32), part, num_threads=max(1, threads))
+        index.add_items(store.float_rows(part), part, num_threads=max(1, threads))
         if progress is not None:
             progress(step, min(total, start + chunk), total)
     return index

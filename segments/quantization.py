@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from segments.types import Distance, QuantizationSpec, SegmentConfig
+from segments.types import Distance, QuantizationSpec, SegmentConfig, ShapeError
 from segments.vectors.dense import DenseVectors, normalize_rows
 from segments.vectors.sparse import best_first
 
@@ -60,7 +60,8 @@ def parse_params(raw: Any) -> QuantizationParams | None:
         if isinstance(oversampling, bool) or not isinstance(oversampling, int | float):
             raise ValueError("params.quantization.oversampling must be a number")
         if not math.isfinite(oversampling) or oversampling < 1:
-            raise ValueError("params.quantization.oversampling must be at least 1")
+            raise ShapeError("params.quantization.oversampling",
+                             f"value {oversampling} invalid, must be 1 or larger")
     return QuantizationParams(
         ignore=bool(ignore),
         rescore=True if rescore is None else rescore,
@@ -73,7 +74,7 @@ def parse_params(raw: Any) -> QuantizationParams | None:
 
 def _float_rows(store: DenseVectors, size: int) -> np.ndarray:
     """The first ``size`` rows as float32, as they are compared (unit length for Cosine)."""
-    rows = store.data[:size].astype(np.float32)
+    rows = store.float_rows(slice(0, size))
     if store.distance is Distance.COSINE and store.dtype != np.float32:
         rows = normalize_rows(rows).astype(np.float32)
     return rows

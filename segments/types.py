@@ -53,11 +53,13 @@ class Distance(StrEnum):
 
 
 class Datatype(StrEnum):
-    """Element type a dense vector is stored in."""
+    """Element type a dense vector is stored in (``turbo4``: 4-bit TurboQuant codes, see
+    ``segments/vectors/turbo4.py``; dense and multivectors only, not sparse)."""
 
     FLOAT32 = "float32"
     FLOAT16 = "float16"
     UINT8 = "uint8"
+    TURBO4 = "turbo4"
 
 
 # --- quantization parameters ----------------------------------------------------------------

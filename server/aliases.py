@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from collection.errors import BadRequest, Conflict, NotFound
+from collection.errors import Conflict, NotFound, format_error
 from segments.storage import write_json_atomic
 
 ALIASES_FILE = "aliases.json"
@@ -29,10 +29,16 @@ def _digest(mapping: dict[str, str]) -> str:
     return hashlib.sha256(orjson.dumps(mapping, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+ACTIONS = "`create_alias`, `delete_alias`, `rename_alias`"
+"""The alias actions, as a format error lists them."""
+
+
 def _field(action: dict[str, Any], key: str) -> str:
-    value = action.get(key)
+    if key not in action:
+        raise format_error(f"missing field `{key}`")
+    value = action[key]
     if not isinstance(value, str):
-        raise BadRequest(f"Validation error in JSON body: `{key}` must be a string")
+        raise format_error(f"{key}: invalid type: expected a string")
     return value
 
 
@@ -88,17 +94,14 @@ class AliasMap:
     ) -> dict[str, str]:
         """Apply ``actions`` to a copy of the map and return it; raise on the first bad action."""
         if not isinstance(actions, list):
-            raise BadRequest("Validation error in JSON body: `actions` must be a list")
+            raise format_error("actions: invalid type: expected a list")
         new = dict(self.map)
         for action in actions:
             if not isinstance(action, dict) or len(action) != 1:
-                raise BadRequest(
-                    "Validation error in JSON body: each action must be one of "
-                    "create_alias, delete_alias, rename_alias"
-                )
+                raise format_error(f"actions: expected one of {ACTIONS}")
             kind, args = next(iter(action.items()))
             if not isinstance(args, dict):
-                raise BadRequest(f"Validation error in JSON body: `{kind}` must be an object")
+                raise format_error(f"{kind}: invalid type: expected an object")
             if kind == "create_alias":
                 coll, alias = _field(args, "collection_name"), check_name(
                     _field(args, "alias_name")
@@ -121,5 +124,5 @@ class AliasMap:
                     raise Conflict(f"Wrong input: Collection `{fresh}` already exists!")
                 new[fresh] = new.pop(old)
             else:
-                raise BadRequest(f"Validation error in JSON body: unknown alias action `{kind}`")
+                raise format_error(f"unknown variant `{kind}`, expected one of {ACTIONS}")
         return new

@@ -30,11 +30,29 @@ MAX_NAME_BYTES = 255
 """The file system's limit on a directory name (heron stores a collection under its name)."""
 
 
-def check_name(name: str) -> str:
-    """Refuse collection names that are empty, too long, or could escape the storage dir."""
+QDRANT_FORBIDDEN = '<>:"/\\|?*\x00\x1f'
+"""Characters Qdrant's collection-name validator refuses on every route."""
+
+
+def check_path_name(name: str) -> str:
+    """The ``collection_name`` of any ``/collections/{collection_name}/...`` route, checked as
+    Qdrant's path validator does (1..255 characters, none of ``QDRANT_FORBIDDEN``) before
+    anything looks the collection up: a 422 ``Validation error in path parameters``."""
     where = "path parameters"
     if not name or len(name) > MAX_NAME:
         raise invalid("collection_name", f"length must be between 1 and {MAX_NAME}", where)
+    bad = next((c for c in QDRANT_FORBIDDEN if c in name), None)
+    if bad is not None:
+        shown = bad if bad.isprintable() else repr(bad)[1:-1]
+        raise invalid("collection_name", f'collection name cannot contain "{shown}" char', where)
+    return name
+
+
+def check_name(name: str) -> str:
+    """Refuse collection names that are empty, too long, or could escape the storage dir
+    (Qdrant's path checks, then heron's own: a name is a directory name)."""
+    where = "path parameters"
+    check_path_name(name)
     if len(name.encode()) > MAX_NAME_BYTES:
         raise invalid("collection_name", f"must be at most {MAX_NAME_BYTES} bytes", where)
     if _FORBIDDEN.search(name) or ".." in name or name in (".",) or name.strip() != name:

@@ -22,7 +22,7 @@ import orjson
 import trio
 
 from collection import snapshot
-from collection.errors import BadRequest, CollectionClosed, NotFound
+from collection.errors import BadRequest, CollectionClosed, NotFound, format_error
 from server.aliases import AliasMap
 from server.registry import Registry, check_name
 
@@ -44,15 +44,14 @@ def _free_name(folder: Path, stem: str) -> Path:
 
 def check_priority(value: Any) -> None:
     if value is not None and value not in PRIORITIES:
-        raise BadRequest(
-            f"Validation error: priority must be one of {', '.join(PRIORITIES)}, got {value!r}"
-        )
+        listed = ", ".join(f"`{p}`" for p in PRIORITIES)
+        raise format_error(f"priority: unknown variant `{value}`, expected one of {listed}")
 
 
 def local_path(location: Any) -> Path:
     """The file a recovery ``location`` names: a ``file://`` URL or a plain path."""
     if not isinstance(location, str) or not location:
-        raise BadRequest("Validation error in JSON body: `location` must be a non-empty string")
+        raise format_error("location: expected a non-empty string (a URL or a path)")
     parsed = urlparse(location)
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))

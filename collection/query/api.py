@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from collection.errors import BadRequest, NotFound
+from collection.errors import NotFound, format_error, invalid
 from collection.handle import Collection
 from collection.operations import check_key
 from collection.points import check_with_payload, check_with_vector, point_json, with_vector_of
@@ -120,8 +120,12 @@ async def groups(
 ) -> dict[str, Any]:
     """GroupsResult: the best points grouped by a payload key's values."""
     group_by = body.get("group_by")
-    if not isinstance(group_by, str) or not group_by:
-        raise BadRequest("Validation error: group_by must be a non-empty string")
+    if group_by is None:
+        raise format_error("missing field `group_by`")
+    if not isinstance(group_by, str):
+        raise format_error("group_by: invalid type: expected a string")
+    if not group_by:  # ``minLength: 1``: Qdrant's validation stage (422)
+        raise invalid("group_by", "length must be at least 1")
     check_key(group_by)
     group_size = body.get("group_size", 3)
     limit = body.get("limit", 10)
@@ -159,7 +163,8 @@ def _with_lookup(value: Any, exists: Callable[[str], bool]) -> dict[str, Any] | 
     if isinstance(value, str):
         value = {"collection": value}
     if not isinstance(value, dict) or not isinstance(value.get("collection"), str):
-        raise BadRequest("Validation error: with_lookup must be a collection name or object")
+        raise format_error("with_lookup: expected a collection name or an object with "
+                           "`collection`")
     if not exists(value["collection"]):
         raise NotFound(f"Collection `{value['collection']}` doesn't exist!")
     return value

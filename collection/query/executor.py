@@ -20,7 +20,7 @@ import trio
 
 from collection import operations
 from collection.config import CollectionConfig
-from collection.errors import BadRequest
+from collection.errors import format_error, invalid
 from collection.query import fusion
 from collection.query.formula.evaluate import evaluate
 from collection.query.formula.parse import FormulaSpec
@@ -42,6 +42,7 @@ from segments import quantization
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filter import Filter, mask
 from segments.immutable import SearchParams
+from segments.types import ShapeError
 from segments.vectors.sparse import best_first, idf
 
 THREAD_THRESHOLD = 200_000
@@ -161,15 +162,19 @@ def search_params(raw: dict[str, Any] | None) -> SearchParams:
     """``params`` of a request stage (already shape-checked) as the index wants them."""
     raw = raw or {}
     ef = raw.get("hnsw_ef")
-    if ef is not None and (isinstance(ef, bool) or not isinstance(ef, int) or ef < 1):
-        raise BadRequest("Validation error: params.hnsw_ef must be a positive integer")
+    if ef is not None and (isinstance(ef, bool) or not isinstance(ef, int) or ef < 0):
+        raise format_error(f"params.hnsw_ef: invalid value {ef!r}, expected an unsigned integer")
+    if ef is not None and ef < 1:  # ``minimum: 1``: Qdrant's validation stage (422)
+        raise invalid("params.hnsw_ef", f"value {ef} invalid, must be 1 or larger")
     for key in ("exact", "indexed_only"):
         if not isinstance(raw.get(key, False), bool):
-            raise BadRequest(f"Validation error: params.{key} must be a boolean")
+            raise format_error(f"params.{key}: invalid type: expected a boolean")
     try:
         quant = quantization.parse_params(raw.get("quantization"))
+    except ShapeError as exc:  # out of the schema's range (oversampling below 1): a 422
+        raise invalid(exc.field, exc.message) from None
     except ValueError as exc:
-        raise BadRequest(f"Validation error: {exc}") from None
+        raise format_error(str(exc)) from None
     return SearchParams(
         ef, bool(raw.get("exact", False)), bool(raw.get("indexed_only", False)), quant
     )
@@ -242,7 +247,7 @@ def idf_corpus(params: dict[str, Any] | None) -> Filter | None:
     if raw is None or raw == "global":
         return None
     if not isinstance(raw, dict) or set(raw) != {"corpus"} or not isinstance(raw["corpus"], dict):
-        raise BadRequest('Validation error: params.idf must be "global" or {"corpus": <filter>}')
+        raise format_error('params.idf: expected "global" or {"corpus": <filter>}')
     return operations.compile_filter(raw["corpus"])
 
 

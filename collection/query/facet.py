@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error
 from collection.handle import Collection
 from collection.operations import check_key, compile_filter, optional_int
 from segments.payload_path import getter
@@ -70,13 +70,15 @@ def _postings_index(seg: Any, key: str, pick: Callable[[Any], Any]) -> Any:
 
 def _request(body: dict[str, Any]) -> tuple[str, int, Any]:
     key = body.get("key")
+    if key is None:
+        raise format_error("missing field `key`")
     if not isinstance(key, str) or not key:
-        raise BadRequest("Validation error: key must be a non-empty string")
+        raise format_error("key: invalid type: expected a non-empty string")
     check_key(key)
     limit = optional_int(body, "limit", DEFAULT_LIMIT, 1)
     exact = body.get("exact")
     if exact is not None and not isinstance(exact, bool):
-        raise BadRequest("Validation error: exact must be a boolean")
+        raise format_error("exact: invalid type: expected a boolean")
     return key, limit, compile_filter(body.get("filter"))
 
 

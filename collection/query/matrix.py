@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from collection import operations
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error
 from collection.handle import Collection
 from collection.query.executor import higher_is_better, idf_weighted
 from collection.query.rescoring import rescore
@@ -69,7 +69,7 @@ def search_matrix(
         raise BadRequest(f"Wrong input: sample must be at most {max_sample}")
     using_raw = body.get("using")
     if using_raw is not None and not isinstance(using_raw, str):
-        raise BadRequest("Validation error: using must be a string")
+        raise format_error("using: invalid type: expected a string")
     using = operations.vector_name(coll.config, using_raw)
     flt = operations.compile_filter(body.get("filter"))
     ids, locs = _sample(coll, using, flt, sample)

@@ -98,6 +98,13 @@ def merge_filters(outer: Filter | None, inner: Filter | None) -> Filter | None:
     return None if merged.is_empty else merged
 
 
+def at(label: str, key: str) -> str:
+    """The JSON body path of ``key`` in the stage labelled ``label`` (``root``,
+    ``root.prefetch[0]``, ...): ``limit``, ``prefetch[0].filter``; ``key=""``: the stage."""
+    base = label.removeprefix("root").lstrip(".")
+    return ".".join(part for part in (base, key) if part) or "body"
+
+
 def check_count(value: Any, name: str, most: int) -> int:
     """A count such as ``limit``: an unsigned integer (else a 400 format error), at least 1
     (else a 422 validation error, as Qdrant's); above ``most`` (heron's cap) it is capped."""
@@ -161,14 +168,14 @@ class Planner:
     def _limit(self, value: Any, name: str) -> int:
         return DEFAULT_LIMIT if value is None else check_count(value, name, self.limits.max_limit)
 
-    def _filter(self, value: Any) -> Filter | None:
+    def _filter(self, value: Any, where: str = "filter") -> Filter | None:
         if value is not None and not isinstance(value, dict):
-            raise BadRequest("Validation error: filter must be an object")
+            raise format_error(f"{where}: invalid type: expected an object (a filter)")
         return compile_filter(value)
 
-    def _using(self, value: Any) -> str:
+    def _using(self, value: Any, where: str = "using") -> str:
         if value is not None and not isinstance(value, str):
-            raise BadRequest("Validation error: using must be a string")
+            raise format_error(f"{where}: invalid type: expected a string")
         return vector_name(self.config, value)
 
     def _stage(
@@ -181,7 +188,7 @@ class Planner:
         offset: int = 0,
     ) -> Stage:
         if not isinstance(req, dict):
-            raise BadRequest(f"Validation error: {label} must be an object")
+            raise format_error(f"{at(label, '')}: invalid type: expected an object")
         if depth > self.limits.max_depth:
             raise BadRequest(
                 f"Wrong input: prefetches are nested deeper than {self.limits.max_depth} levels"
@@ -197,14 +204,16 @@ class Planner:
         elif isinstance(raw_children, dict):
             raw_children = [raw_children]
         elif not isinstance(raw_children, list):
-            raise BadRequest("Validation error: prefetch must be an object or a list")
+            raise format_error(
+                f"{at(label, 'prefetch')}: invalid type: expected an object or a list of objects"
+            )
 
         using_raw = req.get("using")
         threshold = req.get("score_threshold")
         if threshold is not None and (
             isinstance(threshold, bool) or not isinstance(threshold, int | float)
         ):
-            raise format_error("score_threshold: invalid type: expected a number")
+            raise format_error(f"{at(label, 'score_threshold')}: invalid type: expected a number")
         lookup = self._lookup(req.get("lookup_from"))
         query = self._query(req.get("query"), lookup, has_children=bool(raw_children))
         self._check_combination(query, raw_children, threshold, using_raw)
@@ -212,12 +221,12 @@ class Planner:
             using = UNNAMED
         else:
             using = (
-                self._using(using_raw)
+                self._using(using_raw, at(label, "using"))
                 if (isinstance(query, VECTOR_KINDS) or using_raw) else UNNAMED
             )
         if threshold is not None:
             threshold = float(threshold)
-        own = self._filter(req.get("filter"))
+        own = self._filter(req.get("filter"), at(label, "filter"))
         exclude: Filter | None = None
         example_ids = _example_ids(query)
         if example_ids and lookup[0] in (None, self.collection_name):
@@ -225,7 +234,7 @@ class Planner:
         effective = merge_filters(parent_filter, merge_filters(own, exclude))
         params = req.get("params")
         if params is not None and not isinstance(params, dict):
-            raise BadRequest("Validation error: params must be an object")
+            raise format_error(f"{at(label, 'params')}: invalid type: expected an object")
         stage = Stage(
             query=query,
             using=using,
@@ -280,8 +289,10 @@ class Planner:
         if kind in _EXAMPLE_KINDS:
             return _EXAMPLE_KINDS[kind](value[kind])
         if kind == "formula":
-            if set(value) - {"formula", "defaults"}:
-                raise BadRequest("Validation error: unknown fields in formula query")
+            extra = sorted(set(value) - {"formula", "defaults"})
+            if extra:
+                raise format_error(f"query: unknown field `{extra[0]}`, expected `formula` or "
+                                   "`defaults`")
             spec = parse_formula(value["formula"], value.get("defaults"))
             if not has_children:
                 raise BadRequest("Wrong input: cannot apply Formula without prefetches")
@@ -289,7 +300,9 @@ class Planner:
         if isinstance(value, dict) and "fusion" in value and len(value) == 1:
             method = value["fusion"]
             if method not in ("rrf", "dbsf"):
-                raise BadRequest(f"Validation error: unknown fusion {method!r}: use rrf or dbsf")
+                raise format_error(
+                    f"query.fusion: unknown variant `{method}`, expected `rrf` or `dbsf`"
+                )
             if not has_children:
                 raise BadRequest("Wrong input: fusion needs at least one prefetch")
             return Fusion(method)
@@ -303,7 +316,9 @@ class Planner:
         if isinstance(value, dict) and "nearest" in value:
             extra = set(value) - {"nearest", "mmr"}
             if extra:
-                raise BadRequest(f"Validation error: unknown fields in nearest query: {sorted(extra)}")
+                raise format_error(
+                    f"query: unknown field `{sorted(extra)[0]}`, expected `nearest` or `mmr`"
+                )
             mmr = specs.mmr(value.get("mmr"))
             value = value["nearest"]
         elif (
@@ -321,27 +336,37 @@ class Planner:
         if spec is None:
             spec = {}
         if not isinstance(spec, dict):
-            raise BadRequest("Validation error: rrf must be an object")
+            raise format_error("query.rrf: invalid type: expected an object")
         k = spec.get("k")
         if k is None:
             k = DEFAULT_RRF_K
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise BadRequest("Validation error: rrf.k must be a positive integer")
+        elif isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise format_error(f"query.rrf.k: invalid value {k!r}, expected an unsigned integer")
+        elif k < 1:  # Rrf.k has ``minimum: 1``: Qdrant's validation stage (422)
+            raise invalid("query.rrf.k", f"value {k} invalid, must be 1 or larger")
         weights = spec.get("weights")
         if weights is not None:
-            if not _is_number_list(weights) or any(w < 0 for w in weights):
-                raise BadRequest("Validation error: rrf.weights must be non-negative numbers")
+            if not _is_number_list(weights):
+                raise format_error("query.rrf.weights: invalid type: expected a list of numbers")
+            if any(w < 0 for w in weights):  # no bound in the schema: an engine-side check
+                raise BadRequest("Bad request: RRF weights must be non-negative")
             weights = [float(w) for w in weights]
         return Fusion("rrf", float(k), weights)
 
     def _order_by(self, spec: Any) -> OrderBy:
         if isinstance(spec, str):
             spec = {"key": spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get("key"), str) or not spec["key"]:
-            raise BadRequest("Validation error: order_by needs a `key`")
+        if not isinstance(spec, dict):
+            raise format_error("query.order_by: invalid type: expected a string or an object")
+        if "key" not in spec:
+            raise format_error("query.order_by: missing field `key`")
+        if not isinstance(spec["key"], str) or not spec["key"]:
+            raise format_error("query.order_by.key: invalid type: expected a non-empty string")
         direction = spec.get("direction") or "asc"
         if direction not in ("asc", "desc"):
-            raise BadRequest("Validation error: order_by.direction must be asc or desc")
+            raise format_error(
+                f"query.order_by.direction: unknown variant `{direction}`, expected `asc` or `desc`"
+            )
         key = spec["key"]
         check_key(key)
         if key not in self.indexed:
@@ -355,18 +380,22 @@ class Planner:
             or not isinstance(start, int | float | str)
             or (isinstance(start, str) and parse_datetime(start) is None)
         ):
-            raise BadRequest("Validation error: order_by.start_from must be a number or datetime")
+            raise format_error(
+                "query.order_by.start_from: invalid value: expected a number or an RFC 3339 datetime"
+            )
         return OrderBy(key, direction == "desc", start)
 
     def _lookup(self, lookup_from: Any) -> tuple[str | None, str | None]:
         lookup_collection = lookup_vector = None
         if lookup_from is not None:
-            if not isinstance(lookup_from, dict) or not isinstance(lookup_from.get("collection"), str):
-                raise BadRequest("Validation error: lookup_from needs a `collection`")
+            if not isinstance(lookup_from, dict):
+                raise format_error("lookup_from: invalid type: expected an object")
+            if not isinstance(lookup_from.get("collection"), str):
+                raise format_error("lookup_from: missing field `collection` (a string)")
             lookup_collection = lookup_from["collection"]
             lookup_vector = lookup_from.get("vector")
             if lookup_vector is not None and not isinstance(lookup_vector, str):
-                raise BadRequest("Validation error: lookup_from.vector must be a string")
+                raise format_error("lookup_from.vector: invalid type: expected a string")
             if not self.collection_exists(lookup_collection):
                 raise NotFound(f"Collection `{lookup_collection}` doesn't exist!")
         return lookup_collection, lookup_vector

@@ -1,8 +1,10 @@
 """Dense vectors of one name in one segment: a growable numpy matrix plus a presence mask.
 
-Rows are stored in the configured datatype (float32, float16 or uint8). Cosine rows are
-normalised on write, as Qdrant does, except uint8 rows, which can't hold a unit vector and are
-normalised when scored. Scores are computed in float32 over all candidate rows at once.
+Rows are stored in the configured datatype (float32, float16, uint8, or turbo4: 4-bit codes
+from ``segments/vectors/turbo4.py``, one uint8 row of ``codec.width`` bytes per vector). Cosine
+rows are normalised on write, as Qdrant does, except uint8 rows, which can't hold a unit vector
+and are normalised when scored. Scores are computed in float32 over all candidate rows at once
+(turbo4: the float query against the dequantised codes).
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ import numpy as np
 
 from segments.types import Datatype, Distance
 from segments.vectors.sparse import best_first, mask_of
+from segments.vectors.turbo4 import codec
 
-DTYPES = {Datatype.FLOAT32: np.float32, Datatype.FLOAT16: np.float16, Datatype.UINT8: np.uint8}
+DTYPES = {
+    Datatype.FLOAT32: np.float32,
+    Datatype.FLOAT16: np.float16,
+    Datatype.UINT8: np.uint8,
+    Datatype.TURBO4: np.uint8,
+}
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -38,7 +46,10 @@ class DenseVectors:
         self.distance = distance
         self.datatype = datatype or Datatype.FLOAT32
         self.dtype = DTYPES[self.datatype]
-        self.data = np.zeros((capacity, dim), dtype=self.dtype)
+        self.codec = codec(dim) if self.datatype is Datatype.TURBO4 else None
+        self.width = dim if self.codec is None else self.codec.width
+        """Stored row width: ``dim`` elements, or a turbo4 row's bytes."""
+        self.data = np.zeros((capacity, self.width), dtype=self.dtype)
         self.present = np.zeros(capacity, dtype=bool)
 
     @property
@@ -57,7 +68,15 @@ class DenseVectors:
             return np.clip(np.trunc(rows), 0, 255).astype(np.uint8)
         if self.distance is Distance.COSINE:
             rows = normalize_rows(rows)
+        if self.codec is not None:
+            return self.codec.encode(rows)
         return rows.astype(self.dtype)
+
+    def float_rows(self, index: np.ndarray | slice) -> np.ndarray:
+        """The rows at ``index`` as float32 vectors (turbo4: dequantised)."""
+        if self.codec is not None:
+            return self.codec.decode(self.data[index])
+        return self.data[index].astype(np.float32)
 
     def prepare_query(self, query: np.ndarray) -> np.ndarray:
         """The float32 query as it is compared with stored rows (unit length for Cosine)."""
@@ -71,7 +90,7 @@ class DenseVectors:
         if capacity <= len(self.present):
             return
         new_cap = max(capacity, 2 * len(self.present), 64)
-        data = np.zeros((new_cap, self.dim), dtype=self.dtype)
+        data = np.zeros((new_cap, self.width), dtype=self.dtype)
         data[: len(self.data)] = self.data
         present = np.zeros(new_cap, dtype=bool)
         present[: len(self.present)] = self.present
@@ -93,15 +112,17 @@ class DenseVectors:
     def get(self, offset: int) -> list[float] | None:
         if offset >= len(self.present) or not self.present[offset]:
             return None
-        return self.data[offset].astype(np.float32).tolist()
+        return self.float_rows(slice(offset, offset + 1))[0].tolist()
 
     def output(self, offset: int) -> np.ndarray | None:
         """The vector at ``offset`` as float32 for the wire (serialised shortest), or None."""
         if offset >= len(self.present) or not self.present[offset]:
             return None
-        return self.data[offset].astype(np.float32)
+        return self.float_rows(slice(offset, offset + 1))[0]
 
     def _scores(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+        if self.codec is not None:
+            return self.codec.scores(rows, q, self.distance)
         rows = rows.astype(np.float32, copy=False)
         if self.distance in (Distance.COSINE, Distance.DOT):
             dots = rows @ q
@@ -144,7 +165,7 @@ class DenseVectors:
 
     def snapshot(self, size: int) -> dict[str, np.ndarray]:
         n = min(size, len(self.present))
-        data = np.zeros((size, self.dim), dtype=self.dtype)
+        data = np.zeros((size, self.width), dtype=self.dtype)
         present = np.zeros(size, dtype=bool)
         data[:n] = self.data[:n]
         present[:n] = self.present[:n]

@@ -14,8 +14,9 @@ that sum for Cosine/Dot (higher is better), sqrt(|sum|) for Euclid and |sum| for
 
 Datatypes follow Qdrant: float16 stores the (normalised, for Cosine) rows rounded to half
 precision; uint8 casts like Rust's ``as u8`` (truncate toward zero, saturate to 0..255) and
-is not normalised on write, so Cosine normalises uint8 rows when scoring. Queries are always
-scored in float32.
+is not normalised on write, so Cosine normalises uint8 rows when scoring; turbo4 stores each
+(normalised, for Cosine) row as 4-bit codes (``segments/vectors/turbo4.py``, one uint8 row of
+``codec.width`` bytes). Queries are always scored in float32.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from segments.types import Datatype, Distance, ShapeError
 from segments.vectors.sparse import best_first, fit, gather_positions, last_occurrences, mask_of
+from segments.vectors.turbo4 import codec
 
 CHUNK_ROWS = 32768
 """Candidate rows scored per batch, bounding the temporary memory of one search."""
@@ -103,11 +105,15 @@ class MultiVectors:
         self.dim = int(dim)
         self.distance = Distance(distance)
         self.datatype = Datatype(datatype or Datatype.FLOAT32)
-        self.dtype = np.dtype(self.datatype.value)
+        turbo = self.datatype is Datatype.TURBO4
+        self.dtype = np.dtype(np.uint8 if turbo else self.datatype.value)
+        self.codec = codec(self.dim) if turbo else None
+        self.width = self.dim if self.codec is None else self.codec.width
+        """Stored row width: ``dim`` elements, or a turbo4 row's bytes."""
         self.present = np.zeros(capacity, dtype=bool)
         self.starts = np.zeros(capacity, dtype=np.int64)
         self.counts = np.zeros(capacity, dtype=np.int64)
-        self.rows = np.zeros((0, self.dim), dtype=self.dtype)
+        self.rows = np.zeros((0, self.width), dtype=self.dtype)
         self.used = 0  # rows of ``self.rows`` in use, orphaned ones included
         self.live_rows = 0  # rows belonging to present offsets
 
@@ -132,7 +138,7 @@ class MultiVectors:
         need = self.used + extra
         if need <= len(self.rows):
             return
-        rows = np.zeros((max(need, 2 * len(self.rows), 256), self.dim), dtype=self.dtype)
+        rows = np.zeros((max(need, 2 * len(self.rows), 256), self.width), dtype=self.dtype)
         rows[: self.used] = self.rows[: self.used]
         self.rows = rows
 
@@ -160,7 +166,7 @@ class MultiVectors:
             if m.ndim != 2 or m.shape[1] != self.dim or m.shape[0] == 0:
                 raise ValueError(f"put: a multivector must be a non-empty m x {self.dim} matrix")
         counts = np.fromiter((len(m) for m in mats), dtype=np.int64, count=len(mats))
-        flat = to_stored(np.concatenate(mats), self.distance, self.dtype)
+        flat = self._to_stored(np.concatenate(mats))
         self.ensure_capacity(int(offsets.max()) + 1)
         self._drop(offsets)
         self._reserve(len(flat))
@@ -170,6 +176,20 @@ class MultiVectors:
         self.present[offsets] = True
         self.used += len(flat)
         self.live_rows += len(flat)
+
+    def _to_stored(self, rows: np.ndarray) -> np.ndarray:
+        """Float rows in their stored form (turbo4: the codes of the normalised rows)."""
+        if self.codec is None:
+            return to_stored(rows, self.distance, self.dtype)
+        if self.distance is Distance.COSINE:
+            rows = normalize_rows(np.asarray(rows, dtype=np.float32))
+        return self.codec.encode(rows)
+
+    def _floats(self, rows: np.ndarray) -> np.ndarray:
+        """Stored rows as float32 vectors (turbo4: dequantised)."""
+        if self.codec is not None:
+            return self.codec.decode(rows)
+        return rows.astype(np.float32)
 
     def remove(self, offsets: np.ndarray) -> None:
         """Drop the multivectors at offsets (absent ones are ignored)."""
@@ -195,14 +215,14 @@ class MultiVectors:
         if offset >= len(self.present) or not self.present[offset]:
             return None
         s, n = int(self.starts[offset]), int(self.counts[offset])
-        return self.rows[s : s + n].astype(np.float32).tolist()
+        return self._floats(self.rows[s : s + n]).tolist()
 
     def output(self, offset: int) -> np.ndarray | None:
         """The multivector at ``offset`` as a float32 matrix for the wire, or None."""
         if offset >= len(self.present) or not self.present[offset]:
             return None
         s, n = int(self.starts[offset]), int(self.counts[offset])
-        return self.rows[s : s + n].astype(np.float32)
+        return self._floats(self.rows[s : s + n])
 
     def prepare_query(self, query: np.ndarray) -> np.ndarray:
         """A query as float32 ``m x dim`` rows, normalised for Cosine."""
@@ -219,8 +239,14 @@ class MultiVectors:
 
     def _maxsim(self, rows: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Internal MaxSim (float64) of point groups whose rows are contiguous in ``rows``."""
+        if self.codec is not None and self.distance is not Distance.MANHATTAN:
+            # dot products and L2 are rotation invariant: score in the codes' rotated domain
+            rows = self.codec.decode_rotated(rows)
+            q = self.codec.rotate(q).astype(np.float32)
+        elif self.codec is not None:
+            rows = self.codec.decode(rows)
         rows = rows.astype(np.float32, copy=False)
-        if self.distance is Distance.COSINE and self.dtype == np.uint8:
+        if self.distance is Distance.COSINE and self.datatype is Datatype.UINT8:
             rows = normalize_rows(rows)
         if self.distance in (Distance.COSINE, Distance.DOT):
             sim = rows @ q.T
@@ -284,7 +310,7 @@ class MultiVectors:
             "present": present,
             "starts": (np.cumsum(counts) - counts).astype(np.int64),
             "counts": counts,
-            "rows": self.rows[pos].reshape(-1, self.dim),
+            "rows": self.rows[pos].reshape(-1, self.width),
         }
 
     @classmethod
@@ -304,7 +330,7 @@ class MultiVectors:
         rows = np.asarray(arrays["rows"])
         if not (len(present) == len(counts) == len(starts) == size):
             raise ValueError("multivector snapshot: per-offset arrays do not match the size")
-        if rows.dtype != store.dtype or rows.ndim != 2 or rows.shape[1] != store.dim:
+        if rows.dtype != store.dtype or rows.ndim != 2 or rows.shape[1] != store.width:
             raise ValueError("multivector snapshot: rows do not match the dim or datatype")
         ends = np.where(present, starts + counts, 0)
         if size and int(ends.max()) > len(rows):

@@ -7,8 +7,14 @@ from typing import Any
 import trio
 from pydantic import ValidationError
 
-from collection.config import CreateCollection, UpdateCollection
-from collection.errors import BadRequest, ValidationFailed
+from collection.config import (
+    SPARSE_TURBO4,
+    CreateCollection,
+    Datatype,
+    UpdateCollection,
+    check_sparse_datatypes,
+)
+from collection.errors import BadRequest, ValidationFailed, invalid, validation_text
 from collection.operations import check_key
 from collection.vector_names import VectorNameConfig, with_vector, without_vector
 from server.api.context import Context, Op, ops, update_result
@@ -40,14 +46,15 @@ async def create_collection(ctx: Context, path: Path, query: Query, body: Any) -
     except ValidationError as exc:
         raise to_heron_error(exc) from None
     except ValueError as exc:
-        raise ValidationFailed(f"Validation error in JSON body: {exc}") from None
+        raise ValidationFailed(validation_text("JSON body", [("", str(exc))])) from None
     await ctx.registry.create(name, config)
     return True
 
 
 async def update_collection(ctx: Context, path: Path, query: Query, body: Any) -> Any:
-    coll = ctx.collection(path["collection_name"])
     diff = UpdateCollection.model_validate(body_object(body))
+    check_sparse_datatypes(diff.sparse_vectors, "sparse_vectors")
+    coll = ctx.collection(path["collection_name"])
     try:
         new = diff.apply_to(coll.config)
     except KeyError as exc:
@@ -79,9 +86,11 @@ async def delete_field_index(ctx: Context, path: Path, query: Query, body: Any) 
 
 
 async def create_vector_name(ctx: Context, path: Path, query: Query, body: Any) -> Any:
-    coll = ctx.collection(path["collection_name"])
     spec = VectorNameConfig.model_validate(body_object(body))
+    if spec.sparse is not None and spec.sparse.datatype is Datatype.TURBO4:
+        raise invalid("sparse.datatype", SPARSE_TURBO4)
     flag(query, "wait", False)  # checked; the change is always applied before answering
+    coll = ctx.collection(path["collection_name"])
     name = path["vector_name"]
     version = await coll.change_vectors(lambda cfg: with_vector(cfg, name, spec))
     return {"operation_id": version, "status": "completed"}

@@ -18,7 +18,7 @@ from server.api.context import Context, Op
 from server.api.errors import to_heron_error
 from server.api.params import Query, timeout
 from server.config import Settings
-from server.registry import Registry
+from server.registry import Registry, check_path_name
 
 OPERATIONS: dict[str, Op] = {
     **service.OPS, **collections.OPS, **aliases.OPS, **snapshots.OPS, **points.OPS,
@@ -69,6 +69,9 @@ class Api:
         entry = self.op(op)
         query = query or {}
         try:
+            name = (path or {}).get("collection_name")
+            if name is not None:  # Qdrant's path validator runs before anything else
+                check_path_name(name)
             deadline = timeout(query)
             if deadline is None:
                 return await entry.run(self.ctx, path or {}, query, body)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import format_error
 from server.api.context import Context, Op, ops
 from server.api.params import Query
 from server.api.service import QDRANT_API_VERSION
@@ -27,9 +27,10 @@ def count(query: Query, name: str, default: int) -> int:
     try:
         value = int(str(raw))
     except ValueError:
-        raise BadRequest(f"Format error in query string: `{name}` must be an integer") from None
+        raise format_error(f"{name}: invalid digit found in {raw!r}", "query parameters") from None
     if value < 0:
-        raise BadRequest(f"Validation error in query string: `{name}` must be >= 0")
+        raise format_error(f"{name}: invalid value {value}, expected an unsigned integer",
+                           "query parameters")
     return value
 
 

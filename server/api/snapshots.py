@@ -11,7 +11,7 @@ from typing import Any
 
 import trio
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error
 from server.api.context import ACCEPTED, Context, FileResult, Op, ops
 from server.api.params import Query, body_object, flag
 from server.snapshots import check_priority, local_path
@@ -59,7 +59,7 @@ async def recover_from_snapshot(ctx: Context, path: Path, query: Query, body: An
     check_priority(data.get("priority"))
     checksum = data.get("checksum")
     if checksum is not None and not isinstance(checksum, str):
-        raise BadRequest("Validation error in JSON body: `checksum` must be a string")
+        raise format_error("checksum: invalid type: expected a string")
     return await _maybe_wait(ctx, query, lambda: ctx.snapshots.recover(name, source, checksum),
                              f"recovering {name}")
 

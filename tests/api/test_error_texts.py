@@ -129,6 +129,125 @@ def test_query_checks_in_qdrants_order(
     assert error.startswith("Bad request: " + text), error
 
 
+Q = [1.0, 0.0]
+SHAPES: list[tuple[str, Any, int, str]] = [
+    # can't be read into the request types: 400 ``Format error in JSON body: <path>: ...``
+    ("/points/query", {"query": Q, "using": "d", "filter": 3}, 400, "filter: invalid type"),
+    ("/points/query", {"query": Q, "using": 5}, 400, "using: invalid type"),
+    ("/points/query", {"prefetch": 7, "query": Q, "using": "d"}, 400, "prefetch: invalid type"),
+    ("/points/query", {"prefetch": [3], "query": Q, "using": "d"}, 400, "prefetch[0]: invalid type"),
+    ("/points/query", {"prefetch": [{"query": Q, "using": "d", "filter": []}], "query": Q,
+                "using": "d"}, 400, "prefetch[0].filter: invalid type"),
+    ("/points/query", {"query": Q, "using": "d", "params": []}, 400, "params: invalid type"),
+    ("/points/query", {"prefetch": TWO, "query": {"fusion": "max"}}, 400,
+     "query.fusion: unknown variant `max`, expected `rrf` or `dbsf`"),
+    ("/points/query", {"prefetch": TWO, "query": {"rrf": {"k": -1}}}, 400, "query.rrf.k: invalid value"),
+    ("/points/query", {"prefetch": TWO, "query": {"rrf": {"weights": "x"}}}, 400, "query.rrf.weights:"),
+    ("/points/query", {"query": {"order_by": {"key": "price", "direction": "up"}}}, 400,
+     "query.order_by.direction: unknown variant `up`"),
+    ("/points/query", {"query": {"order_by": {}}}, 400, "query.order_by: missing field `key`"),
+    ("/points/query", {"query": {"order_by": {"key": "price", "start_from": "soon"}}}, 400,
+     "query.order_by.start_from: "),
+    ("/points/query", {"query": 1, "using": "d", "lookup_from": {"vector": "d"}}, 400,
+     "lookup_from: missing field `collection`"),
+    ("/points/query", {"query": Q, "using": "d", "params": {"exact": "yes"}}, 400,
+     "params.exact: invalid type"),
+    ("/points/query", {"query": Q, "using": "d", "params": {"hnsw_ef": -2}}, 400, "params.hnsw_ef: "),
+    ("/points/query", {"query": {"recommend": {"positive": [True]}}, "using": "d"}, 400,
+     "query.recommend.positive[0]: data did not match any variant"),
+    ("/points/query/groups", {"query": Q, "using": "d"}, 400, "missing field `group_by`"),
+    ("/facet", {"key": "price", "exact": 1}, 400, "exact: invalid type"),
+    ("/facet", {"key": "price", "limit": -1}, 400, "limit: invalid value"),
+    ("/points/search/matrix/pairs", {"using": 3}, 400, "using: invalid type"),
+    # read fine but out of the schema's bounds: 422 ``Validation error in JSON body: [...]``
+    ("/points/query", {"prefetch": TWO, "query": {"rrf": {"k": 0}}}, 422,
+     "[query.rrf.k: value 0 invalid, must be 1 or larger]"),
+    ("/points/query", {"query": Q, "using": "d", "params": {"hnsw_ef": 0}}, 422,
+     "[params.hnsw_ef: value 0 invalid, must be 1 or larger]"),
+    ("/points/query", {"query": Q, "using": "d", "params": {"quantization": {"oversampling": 0.5}}}, 422,
+     "[params.quantization.oversampling: value 0.5 invalid, must be 1 or larger]"),
+    ("/points/query", {"query": {"nearest": Q, "mmr": {"diversity": -0.5}}, "using": "d"}, 422,
+     "[query.mmr.diversity: value -0.5 invalid, must be 0 or larger]"),
+    ("/points/query/groups", {"query": Q, "using": "d", "group_by": ""}, 422,
+     "[group_by: length must be at least 1]"),
+    ("/facet", {"key": "price", "limit": 0}, 422, "[limit: value 0 invalid, must be 1 or larger]"),
+    ("/points/search/matrix/pairs", {"sample": 1}, 422,
+     "[sample: value 1 invalid, must be 2 or larger]"),
+    # the engine's own check (no bound in the schema): 400 ``Bad request: ...``
+    ("/points/query", {"prefetch": TWO, "query": {"rrf": {"weights": [1.0, -1.0]}}}, 400,
+     "Bad request: RRF weights must be non-negative"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "text"), SHAPES,
+                         ids=[f"{p} {t[:40]}" for p, _, _, t in SHAPES])
+def test_query_shape_checks(
+    seeded: None, http: httpx.Client, path: str, body: Any, status: int, text: str
+) -> None:
+    """Each Query API shape problem answers as Qdrant splits them: unreadable → 400 format
+    error with the JSON path, a schema bound → 422 validation error, an engine check → 400."""
+    error = _error(http.post(f"/collections/{COLL}" + path, json=body), status)
+    if text.startswith("Bad request: "):
+        assert error == text, error
+    elif status == 422:
+        assert error == "Validation error in JSON body: " + text, error
+    else:
+        assert error.startswith("Format error in JSON body: " + text), error
+
+
+LONG = "x" * 256
+BAD_NAMES: list[tuple[str, str, Any, str]] = [
+    ("GET", "/collections/a:b", None, 'collection name cannot contain ":" char'),
+    ("GET", f"/collections/{LONG}", None, "length must be between 1 and 255"),
+    ("GET", f"/collections/{LONG}/exists", None, "length must be between 1 and 255"),
+    ("DELETE", "/collections/a*b", None, 'collection name cannot contain "*" char'),
+    ("PATCH", "/collections/a|b", {}, 'collection name cannot contain "|" char'),
+    ("POST", "/collections/a<b/points/scroll", {}, 'collection name cannot contain "<" char'),
+    ("POST", '/collections/a"b/points/query', {"query": [1.0, 0.0]},
+     'collection name cannot contain """ char'),
+    ("PUT", "/collections/a>b/points?wait=true", {"points": []},
+     'collection name cannot contain ">" char'),
+    ("GET", f"/collections/{LONG}/points/1", None, "length must be between 1 and 255"),
+    ("POST", "/collections/a%5Cb/points/count", {}, 'collection name cannot contain "\\" char'),
+    ("PUT", "/collections/a:b/index", {"field_name": "f", "field_schema": "keyword"},
+     'collection name cannot contain ":" char'),
+    ("PUT", "/collections/a:b/vectors/v", {"dense": {"size": 2, "distance": "Dot"}},
+     'collection name cannot contain ":" char'),
+    ("GET", "/collections/a:b/snapshots", None, 'collection name cannot contain ":" char'),
+    ("POST", "/collections/a:b/facet", {"key": "k"}, 'collection name cannot contain ":" char'),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "text"), BAD_NAMES,
+                         ids=[f"{m} {p[:40]}" for m, p, _, _ in BAD_NAMES])
+def test_collection_name_is_checked_on_every_route(
+    seeded: None, http: httpx.Client, method: str, path: str, body: Any, text: str
+) -> None:
+    """Qdrant's path validator runs on every ``/collections/{collection_name}/...`` route,
+    before the collection is looked up (a bad name is a 422, not a 404) and before the body
+    and query parameters are checked (``?timeout=0`` would be a 422 of its own)."""
+    sep = "&" if "?" in path else "?"
+    r = http.request(method, path + sep + "timeout=0", json=body)
+    error = _error(r, 422)
+    assert error == f"Validation error in path parameters: [collection_name: {text}]", error
+
+
+def test_collection_name_is_checked_over_grpc(heron: HeronProcess) -> None:
+    import grpc
+    from qdrant_client import grpc as q
+
+    with grpc.insecure_channel(f"127.0.0.1:{heron.grpc_port}") as channel:
+        for call, request in [
+            (q.PointsStub(channel).Count, q.CountPoints(collection_name="a:b")),
+            (q.CollectionsStub(channel).Get, q.GetCollectionInfoRequest(collection_name="y" * 256)),
+        ]:
+            with pytest.raises(grpc.RpcError) as info:
+                call(request)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+            assert info.value.details().startswith(
+                "Validation error in path parameters: [collection_name: "), info.value.details()
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/collections/nope"),
     ("POST", "/collections/nope/points/scroll"),
@@ -196,6 +315,11 @@ def test_grpc_errors_carry_the_same_texts(seeded: None, heron: HeronProcess) -> 
              grpc.StatusCode.INVALID_ARGUMENT, "Bad request: A query is needed to use the score"),
             (points.Count, q.CountPoints(collection_name="nope"),
              grpc.StatusCode.NOT_FOUND, "Not found: Collection `nope` doesn't exist!"),
+            (points.Query, q.QueryPoints(
+                collection_name=COLL, using="d", params=q.SearchParams(hnsw_ef=0),
+                query=q.Query(nearest=q.VectorInput(dense=q.DenseVector(data=[1.0, 0.0])))),
+             grpc.StatusCode.INVALID_ARGUMENT,
+             "Validation error in JSON body: [params.hnsw_ef: value 0 invalid, must be 1 or"),
         ]
         for call, request, code, text in cases:
             with pytest.raises(grpc.RpcError) as info:

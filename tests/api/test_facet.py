@@ -137,7 +137,8 @@ def test_facet_refusals(http: httpx.Client, collection_name: str) -> None:
              json={"field_name": "tag", "field_schema": "keyword"})
     r = http.post(url, json={"key": "tag"})
     assert r.status_code == 200 and r.json()["result"] == {"hits": []}, r.text
-    for bad in ({}, {"key": ""}, {"key": "tag", "limit": 0}, {"key": "tag", "limit": "5"},
+    for bad in ({}, {"key": ""}, {"key": "tag", "limit": "5"},
                 {"key": "tag", "exact": "yes"}, {"key": "tag", "filter": {"must": 3}}):
         assert_rejected(http.post(url, json=bad), 400)
+    assert_rejected(http.post(url, json={"key": "tag", "limit": 0}), 422)  # ``minimum: 1``
     assert_rejected(http.post("/collections/nope/facet", json={"key": "tag"}), 404)

@@ -115,11 +115,13 @@ def test_defaults_and_refusals(client: QdrantClient, http: httpx.Client,
     assert len(res["ids"]) == 10 and len(res["scores"]) == 30  # sample 10, limit 3
     r = http.post(url + "/pairs", json={"using": "l2", "sample": 2, "limit": 1})
     assert r.status_code == 200 and len(r.json()["result"]["pairs"]) == 2, r.text
-    for bad in ({"sample": 1, "using": "dot"}, {"limit": 0, "using": "dot"},
-                {"sample": "5", "using": "dot"}, {"using": "nope"}, {"using": 3},
+    for bad in ({"sample": "5", "using": "dot"}, {"using": "nope"}, {"using": 3},
                 {"using": "dot", "filter": {"must": "x"}}, {}):
         for kind in ("pairs", "offsets"):
             assert_rejected(http.post(f"{url}/{kind}", json=bad), 400)
+    for bad in ({"sample": 1, "using": "dot"}, {"limit": 0, "using": "dot"}):  # schema minimums
+        for kind in ("pairs", "offsets"):
+            assert_rejected(http.post(f"{url}/{kind}", json=bad), 422)
     assert_rejected(http.post("/collections/nope/points/search/matrix/pairs", json={}), 404)
     # nothing matches: an empty matrix
     r = http.post(url + "/pairs", json={"using": "dot", "filter": {

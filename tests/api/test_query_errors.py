@@ -243,12 +243,12 @@ CASES: dict[str, tuple[str, dict[str, Any], int | None]] = {
     ),
     "sample_unknown": (QUERY, {"query": {"sample": "first"}}, 400),
     "mmr_diversity_over_one": (
-        QUERY, {"query": {"nearest": D, "mmr": {"diversity": 1.5}}, "using": "dense"}, 400,
+        QUERY, {"query": {"nearest": D, "mmr": {"diversity": 1.5}}, "using": "dense"}, 422,
     ),
     "not_a_query": (QUERY, {"query": True, "using": "dense"}, 400),
     # groups
     "groups_without_group_by": (GROUPS, {"query": D, "using": "dense"}, 400),
-    "groups_empty_group_by": (GROUPS, {"query": D, "using": "dense", "group_by": ""}, 400),
+    "groups_empty_group_by": (GROUPS, {"query": D, "using": "dense", "group_by": ""}, 422),
     "groups_group_size_zero": (
         GROUPS, {"query": D, "using": "dense", "group_by": "doc", "group_size": 0}, 422,
     ),

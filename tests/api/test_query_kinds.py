@@ -476,25 +476,38 @@ def test_lookup_from(env: Any) -> None:
 # --- bad requests ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query, error", [
-    ({"recommend": {}}, "Positive vectors should not be empty with `average` strategy"),
-    ({"recommend": {"strategy": "best_score"}}, "At least one positive or negative"),
-    ({"recommend": {"positive": [1], "strategy": "nope"}}, "unknown recommend strategy"),
-    ({"recommend": {"positive": [[1.0, 2.0]], "strategy": "best_score"}}, "dimension"),
-    ({"recommend": {"positive": [99999], "strategy": "sum_scores"}}, "99999"),
-    ({"discover": {"context": []}}, "discover needs a `target`"),
-    ({"context": [{"positive": 1}]}, "needs both `positive` and `negative`"),
+@pytest.mark.parametrize("query, status, error", [
+    ({"recommend": {}}, 400, "Wrong input: Positive vectors should not be empty with `average`"),
+    ({"recommend": {"strategy": "best_score"}}, 400, "Wrong input: At least one positive"),
+    ({"recommend": {"positive": [1], "strategy": "nope"}}, 400,
+     "Format error in JSON body: query.recommend.strategy: unknown variant `nope`"),
+    ({"recommend": {"positive": [[1.0, 2.0]], "strategy": "best_score"}}, 400, "dimension"),
+    ({"recommend": {"positive": [99999], "strategy": "sum_scores"}}, 404, "99999"),
+    ({"discover": {"context": []}}, 400,
+     "Format error in JSON body: query.discover: missing field `target`"),
+    ({"context": [{"positive": 1}]}, 400,
+     "Format error in JSON body: query.context[0]: missing field `negative`"),
     ({"relevance_feedback": {"target": 1, "feedback": [],
-                             "strategy": {"naive": {"a": 1, "b": -1, "c": 1}}}},
-     "strategy.naive.b must be 0 or larger"),
-    ({"relevance_feedback": {"target": 1, "feedback": [], "strategy": {"other": {}}}},
-     "strategy must be `naive`"),
-    ({"nearest": [0.0] * 8, "mmr": {"diversity": 1.5}}, "mmr.diversity must be between 0 and 1"),
-    ({"nearest": [0.0] * 8, "mmr": {"candidates_limit": 20000}}, "candidates_limit"),
-    ({"sample": "first"}, "unknown sample type"),
+                             "strategy": {"naive": {"a": 1, "b": -1, "c": 1}}}}, 422,
+     "Validation error in JSON body: [query.relevance_feedback.strategy.naive.b: value -1 "
+     "invalid, must be 0 or larger]"),
+    ({"relevance_feedback": {"target": 1, "feedback": [], "strategy": {"other": {}}}}, 400,
+     "Format error in JSON body: query.relevance_feedback.strategy: unknown variant `other`"),
+    ({"nearest": [0.0] * 8, "mmr": {"diversity": 1.5}}, 422,
+     "Validation error in JSON body: [query.mmr.diversity: value 1.5 invalid, must be 1 or "
+     "smaller]"),
+    ({"nearest": [0.0] * 8, "mmr": {"candidates_limit": 20000}}, 422,
+     "Validation error in JSON body: [query.mmr.candidates_limit: value 20000 invalid"),
+    ({"nearest": [0.0] * 8, "mmr": {"candidates_limit": -1}}, 400,
+     "Format error in JSON body: query.mmr.candidates_limit: "),
+    ({"sample": "first"}, 400,
+     "Format error in JSON body: query.sample: unknown variant `first`, expected `random`"),
 ])
-def test_bad_kind_requests(env: Any, query: Any, error: str) -> None:
+def test_bad_kind_requests(env: Any, query: Any, status: int, error: str) -> None:
+    """Qdrant's split: unreadable JSON is a 400 format error, a schema bound a 422, the
+    engine's own checks 400 ``Wrong input``, a missing example point a 404."""
     http, _ = env
     r = http.post(f"/collections/{COLL}/points/query", json={"query": query, "using": "d"})
-    body = assert_rejected(r)
-    assert error in body["status"]["error"], body
+    body = assert_rejected(r, status)
+    text = body["status"]["error"]
+    assert text.startswith(error) if error[0].isupper() else error in text, body

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error
 from collection.operations import compile_filter
 from segments.filter import parse_datetime
 from segments.payload_path import parse_path
@@ -54,7 +54,7 @@ def parse_formula(formula: Any, defaults: Any) -> FormulaSpec:
     if defaults is None:
         defaults = {}
     if not isinstance(defaults, dict):
-        raise BadRequest("Validation error: formula defaults must be an object")
+        raise format_error("query.defaults: invalid type: expected an object")
     return FormulaSpec(parse_expression(formula), defaults)
 
 

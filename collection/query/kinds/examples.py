@@ -116,7 +116,7 @@ def _dense_similarities(
     """All queries against float rows in one matrix product (``None``: not such a store)."""
     if (
         not isinstance(store, DenseVectors)
-        or store.datatype is Datatype.UINT8
+        or store.datatype in (Datatype.UINT8, Datatype.TURBO4)
         or distance not in (Distance.COSINE, Distance.DOT, Distance.EUCLID)
         or not queries
     ):

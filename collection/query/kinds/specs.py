@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from collection.errors import BadRequest
+from collection.errors import BadRequest, format_error, invalid
 from segments.ids import PointId, normalize_id
 
 RECOMMEND_STRATEGIES = ("average_vector", "best_score", "sum_scores")
@@ -76,7 +76,7 @@ class Sample:
 def vector_ref(value: Any, where: str) -> VectorRef:
     """A ``VectorInput``: a point id (integer or UUID string) or a vector."""
     if isinstance(value, bool) or value is None:
-        raise BadRequest(f"Validation error: {where} must be a vector or a point id")
+        raise _not_a_vector(where)
     if isinstance(value, int | str):
         try:
             return VectorRef(point_id=normalize_id(value))
@@ -84,26 +84,34 @@ def vector_ref(value: Any, where: str) -> VectorRef:
             raise BadRequest(f"Wrong input: {exc}") from None
     if isinstance(value, list | dict):
         return VectorRef(vector=value)
-    raise BadRequest(f"Validation error: {where} must be a vector or a point id")
+    raise _not_a_vector(where)
+
+
+def _not_a_vector(where: str) -> BadRequest:
+    """What serde says of a value that is neither a vector nor a point id (400)."""
+    return format_error(f"query.{where}: data did not match any variant of untagged enum "
+                        "VectorInput (expected a vector or a point id)")
 
 
 def _ref_list(value: Any, where: str) -> list[VectorRef]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise BadRequest(f"Validation error: {where} must be a list of vectors or point ids")
+        raise format_error(
+            f"query.{where}: invalid type: expected a list of vectors or point ids"
+        )
     return [vector_ref(v, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise BadRequest(f"Validation error: {where} must be an object")
+        raise format_error(f"query.{where}: invalid type: expected an object")
     return value
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRequest(f"Validation error: {where} must be a number")
+        raise format_error(f"query.{where}: invalid type: expected a number")
     return float(value)
 
 
@@ -113,9 +121,9 @@ def recommend(spec: Any) -> Average | Examples:
     negatives = _ref_list(spec.get("negative"), "recommend.negative")
     strategy = spec.get("strategy") or "average_vector"
     if strategy not in RECOMMEND_STRATEGIES:
-        raise BadRequest(
-            f"Validation error: unknown recommend strategy {strategy!r}: "
-            "use average_vector, best_score or sum_scores"
+        raise format_error(
+            f"query.recommend.strategy: unknown variant `{strategy}`, expected one of "
+            "`average_vector`, `best_score`, `sum_scores`"
         )
     if strategy == "average_vector":
         if not positives:
@@ -137,10 +145,9 @@ def _pairs(value: Any, where: str) -> list[tuple[VectorRef, VectorRef]]:
     out = []
     for i, pair in enumerate(items):
         pair = _object(pair, f"{where}[{i}]")
-        if "positive" not in pair or "negative" not in pair:
-            raise BadRequest(
-                f"Validation error: {where}[{i}] needs both `positive` and `negative`"
-            )
+        for key in ("positive", "negative"):
+            if key not in pair:
+                raise format_error(f"query.{where}[{i}]: missing field `{key}`")
         out.append((vector_ref(pair["positive"], f"{where}[{i}].positive"),
                     vector_ref(pair["negative"], f"{where}[{i}].negative")))
     return out
@@ -149,7 +156,7 @@ def _pairs(value: Any, where: str) -> list[tuple[VectorRef, VectorRef]]:
 def discover(spec: Any) -> Examples:
     spec = _object(spec, "discover")
     if "target" not in spec:
-        raise BadRequest("Validation error: discover needs a `target`")
+        raise format_error("query.discover: missing field `target`")
     return Examples(
         "discover",
         target=vector_ref(spec["target"], "discover.target"),
@@ -165,29 +172,34 @@ def feedback(spec: Any) -> Examples:
     spec = _object(spec, "relevance_feedback")
     for key in ("target", "feedback", "strategy"):
         if key not in spec:
-            raise BadRequest(f"Validation error: relevance_feedback needs `{key}`")
+            raise format_error(f"query.relevance_feedback: missing field `{key}`")
     items = spec["feedback"]
     if not isinstance(items, list):
-        raise BadRequest("Validation error: relevance_feedback.feedback must be a list")
+        raise format_error("query.relevance_feedback.feedback: invalid type: expected a list")
     parsed = []
     for i, item in enumerate(items):
         item = _object(item, f"relevance_feedback.feedback[{i}]")
-        if "example" not in item or "score" not in item:
-            raise BadRequest(
-                f"Validation error: relevance_feedback.feedback[{i}] needs `example` and `score`"
-            )
+        for key in ("example", "score"):
+            if key not in item:
+                raise format_error(
+                    f"query.relevance_feedback.feedback[{i}]: missing field `{key}`"
+                )
         parsed.append((vector_ref(item["example"], f"relevance_feedback.feedback[{i}].example"),
                        _number(item["score"], f"relevance_feedback.feedback[{i}].score")))
     strategy = _object(spec["strategy"], "relevance_feedback.strategy")
     naive = strategy.get("naive")
     if set(strategy) != {"naive"} or not isinstance(naive, dict):
-        raise BadRequest("Validation error: relevance_feedback.strategy must be `naive`")
+        kind = next(iter(strategy), "")
+        raise format_error(
+            f"query.relevance_feedback.strategy: unknown variant `{kind}`, expected `naive`"
+        )
+    where = "relevance_feedback.strategy.naive"
     for key in ("a", "b", "c"):
         if key not in naive:
-            raise BadRequest(f"Validation error: strategy.naive needs `{key}`")
-    a, b, c = (_number(naive[k], f"strategy.naive.{k}") for k in ("a", "b", "c"))
-    if b < 0:
-        raise BadRequest("Validation error: strategy.naive.b must be 0 or larger")
+            raise format_error(f"query.{where}: missing field `{key}`")
+    a, b, c = (_number(naive[k], f"{where}.{k}") for k in ("a", "b", "c"))
+    if b < 0:  # ``b`` has ``minimum: 0``: Qdrant's validation stage (422)
+        raise invalid(f"query.{where}.b", f"value {naive['b']} invalid, must be 0 or larger")
     return Examples(
         "feedback",
         target=vector_ref(spec["target"], "relevance_feedback.target"),
@@ -202,20 +214,23 @@ def mmr(spec: Any) -> Mmr | None:
     spec = _object(spec, "mmr")
     diversity = spec.get("diversity")
     diversity = 0.5 if diversity is None else _number(diversity, "mmr.diversity")
-    if not 0.0 <= diversity <= 1.0:
-        raise BadRequest("Validation error: mmr.diversity must be between 0 and 1")
+    raw = spec.get("diversity")
+    if diversity < 0.0:  # ``minimum: 0, maximum: 1``: Qdrant's validation stage (422)
+        raise invalid("query.mmr.diversity", f"value {raw} invalid, must be 0 or larger")
+    if diversity > 1.0:
+        raise invalid("query.mmr.diversity", f"value {raw} invalid, must be 1 or smaller")
     limit = spec.get("candidates_limit")
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        or limit > MMR_MAX_CANDIDATES
-    ):
-        raise BadRequest(
-            f"Validation error: mmr.candidates_limit must be between 0 and {MMR_MAX_CANDIDATES}"
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise format_error(
+            f"query.mmr.candidates_limit: invalid value {limit!r}, expected an unsigned integer"
         )
+    if limit is not None and limit > MMR_MAX_CANDIDATES:
+        raise invalid("query.mmr.candidates_limit",
+                      f"value {limit} invalid, must be {MMR_MAX_CANDIDATES} or smaller")
     return Mmr(diversity, limit)
 
 
 def sample(spec: Any) -> Sample:
     if spec != "random":
-        raise BadRequest("Validation error: unknown sample type: use `random`")
+        raise format_error(f"query.sample: unknown variant `{spec}`, expected `random`")
     return Sample()
