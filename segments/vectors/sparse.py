@@ -379,6 +379,25 @@ class SparseVectors:
             "values": self.values[pos].astype(np.float32),
         }
 
+    def take(self, offsets: np.ndarray) -> SparseVectors:
+        """A compact new store holding the rows at ``offsets`` as offsets ``0..len-1`` (an
+        indexed segment's copy of its live points; one gather instead of a row-by-row put)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        size = len(offsets)
+        inside = offsets < len(self.present)
+        present = np.zeros(size, dtype=bool)
+        present[inside] = self.present[offsets[inside]]
+        lengths = np.zeros(size, dtype=np.int64)
+        lengths[present] = self.lengths[offsets[present]]
+        pos = gather_positions(self.starts[offsets[present]], lengths[present])
+        store = SparseVectors(size)
+        store.present[:] = present
+        store.lengths[:] = lengths
+        store.starts[:] = np.where(present, np.cumsum(lengths) - lengths, 0)
+        store.indices, store.values = self.indices[pos], self.values[pos]
+        store.used = store.live_entries = len(pos)
+        return store
+
     @classmethod
     def restore(cls, arrays: dict[str, np.ndarray], size: int) -> SparseVectors:
         """Rebuild a store from what ``snapshot(size)`` returned (after a round trip to disk)."""

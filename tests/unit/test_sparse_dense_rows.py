@@ -192,3 +192,30 @@ def test_document_frequency_counts_dense_rows() -> None:
     full_live[:1400] = live
     want = (ref.held[:, q] & full_live[:, None]).sum(axis=0)
     assert store.document_frequency(q, live).tolist() == want.tolist()
+
+
+def test_take_copies_rows_like_a_row_by_row_put() -> None:
+    """``take`` (an indexed segment's copy of its live points) keeps each kept row, absent and
+    empty ones included, renumbered in order; the copy searches like the original."""
+    rng = np.random.default_rng(17)
+    rows = _zipf_rows(rng, 600)
+    rows[3] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    store = SparseVectors(600)
+    store.put(np.arange(600), rows)
+    store.remove(np.array([10, 11]))
+    store.put(np.array([12]), _zipf_rows(rng, 1))  # an orphaned old entry in the flat arrays
+    keep = np.sort(rng.choice(600, size=450, replace=False))
+    keep = np.union1d(keep, [3, 10, 12])
+    copy = store.take(keep)
+    for new, old in enumerate(keep.tolist()):
+        assert copy.get(new) == store.get(old)
+    assert copy.used == copy.live_entries == sum(len(store.get(o)["indices"]) for o in
+                                                 keep.tolist() if store.get(o) is not None)
+    q_idx, q_val = np.array([0, 1, 5, 40]), np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32)
+    s1, o1 = copy.search(q_idx, q_val, np.ones(len(keep), bool), 25)
+    cand = np.zeros(600, bool)
+    cand[keep] = True
+    s2, o2 = store.search(q_idx, q_val, cand, 25)
+    np.testing.assert_array_equal(s1, s2)
+    assert keep[o1].tolist() == o2.tolist()
+    assert store.take(np.zeros(0, dtype=np.int64)).snapshot(0)["indices"].tolist() == []
