@@ -181,15 +181,16 @@ class Postings:
         if len(cand) > max(k, width // FEW):
             # Candidates by the float32 product; only those that can reach the top k are
             # scored exactly (a point under the k-th approximate score by more than twice the
-            # error bound is beaten by k points for sure).
+            # error bound is beaten by k points for sure). Full width: no gathers.
             with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN: exact for all
-                approx = (row_w.astype(np.float32) @ sub)[cand].astype(np.float64)
-            if rest is not None:
-                approx += rest[cand]
+                approx = (row_w.astype(np.float32) @ sub).astype(np.float64)
+                if rest is not None:
+                    approx += rest
             bound = error_bound(row_w, self.peaks[rows])
             if np.isfinite(bound) and np.isfinite(approx).all():
-                kth = np.partition(approx, len(approx) - k)[len(approx) - k]
-                cand = cand[approx >= kth - 2.0 * bound]
+                approx[~hit] = -np.inf
+                kth = np.partition(approx, width - k)[width - k]
+                cand = np.flatnonzero(approx >= kth - 2.0 * bound)
         exact = (sub[:, cand].astype(np.float64) * row_w[:, None]).sum(axis=0)
         if rest is not None:
             exact += rest[cand]

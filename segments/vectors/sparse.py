@@ -277,6 +277,8 @@ class SparseVectors:
         """The inverted index and the offsets changed since it was built (rebuilt if too many)."""
         index = self._index
         if index is not None:
+            if self._clock == index.version:  # unchanged since the build (indexed segments)
+                return index, _EMPTY_I64
             stale = np.flatnonzero(self._changed > index.version)
             if len(stale) <= max(MIN_STALE_BEFORE_REBUILD, index.points // 8):
                 return index, stale
