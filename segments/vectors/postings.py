@@ -35,7 +35,7 @@ FEW = 8
 """Candidates under ``width / FEW`` (a selective filter) are scored exactly straight away."""
 
 _UNIT = 2.0**-24
-_TINY = 2.0**-149
+_TINY = 2.0**-126
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 
 
@@ -60,10 +60,13 @@ def locate(keys: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def error_bound(weights: np.ndarray, peaks: np.ndarray) -> float:
     """An upper bound on |float32 dot - exact dot| of the query ``weights`` with any point's
     values on those rows, whose largest magnitudes are ``peaks``: Higham's gamma_m bound for
-    any summation order (FMA or not), doubled, plus underflow of each product."""
+    any summation order (FMA or not), doubled, plus what subnormals can lose even if flushed
+    to zero (inputs, products and partial sums, each under the smallest normal float32)."""
     m = len(weights)
+    size = np.abs(weights)
     gamma = 2.0 * (m + 1) * _UNIT / (1.0 - (m + 1) * _UNIT)
-    return float(gamma * np.dot(np.abs(weights), peaks.astype(np.float64)) + m * _TINY)
+    return float(gamma * np.dot(size, peaks.astype(np.float64))
+                 + (size.sum() + 2 * m) * _TINY)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Sparse vectors of one name in one segment: flat per-offset rows plus a lazy inverted index.
 
 Each offset holds an optional sparse vector (u32 indices ascending and unique, float32 values),
-stored as a slice of two flat arrays. Searching uses an inverted index (postings per dimension:
-offsets and values) built from the rows on the first query after a change, so a query only
+stored as a slice of two flat arrays. Searching uses an inverted index (``postings.py``: dense
+float32 rows for the indices most points hold, postings for the others) built from the rows on
+the first query after a change (or by the optimizer for an indexed segment), so a query only
 touches its own dimensions. Rows changed since the last build are scored directly from the
 flat arrays until enough of them pile up to make a rebuild worth it.
 
