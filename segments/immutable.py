@@ -251,6 +251,8 @@ def _restore_rows(
         store.data[: len(keep)] = full.data[keep]
         store.present[: len(keep)] = full.present[keep]
         return store
+    if isinstance(full, SparseVectors):
+        return full.take(keep)
     store = make_storage(config, name, len(keep))
     has = mask_of(full.present, len(arrays["present"]))[keep]
     new_offsets = np.flatnonzero(has)

@@ -1,8 +1,9 @@
 """Sparse vectors of one name in one segment: flat per-offset rows plus a lazy inverted index.
 
 Each offset holds an optional sparse vector (u32 indices ascending and unique, float32 values),
-stored as a slice of two flat arrays. Searching uses an inverted index (postings per dimension:
-offsets and values) built from the rows on the first query after a change, so a query only
+stored as a slice of two flat arrays. Searching uses an inverted index (``postings.py``: dense
+float32 rows for the indices most points hold, postings for the others) built from the rows on
+the first query after a change (or by the optimizer for an indexed segment), so a query only
 touches its own dimensions. Rows changed since the last build are scored directly from the
 flat arrays until enough of them pile up to make a rebuild worth it.
 
@@ -15,12 +16,12 @@ shared index whose product is 0 still counts. Empty sparse vectors are legal; th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from segments.types import ShapeError
+from segments.vectors.postings import Postings, gather_positions
 
 MAX_INDEX = 2**32 - 1
 """Largest sparse index: Qdrant stores them as u32."""
@@ -47,15 +48,6 @@ def best_first(scores: np.ndarray, k: int, higher_is_better: bool) -> np.ndarray
         part = np.argpartition(key, k - 1)[:k]
         return part[np.argsort(key[part], kind="stable")]
     return np.argsort(key, kind="stable")
-
-
-def gather_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Flat positions of the slices ``[start, start + length)``, concatenated in order."""
-    total = int(lengths.sum())
-    if total == 0:
-        return _EMPTY_I64
-    first = np.cumsum(lengths) - lengths
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths)
 
 
 def last_occurrences(offsets: np.ndarray) -> np.ndarray:
@@ -129,29 +121,6 @@ def validate_sparse(obj: object) -> tuple[np.ndarray, np.ndarray]:
     if len(indices) > 1 and (np.diff(indices) == 0).any():
         raise ShapeError("indices", "must be unique")
     return indices, values
-
-
-@dataclass(frozen=True)
-class Postings:
-    """An inverted index: the postings of ``keys[i]`` are ``offsets/values[bounds[i]:bounds[i+1]]``.
-
-    ``version`` is the write clock it was built at: rows changed after it are not reflected.
-    """
-
-    keys: np.ndarray
-    bounds: np.ndarray
-    offsets: np.ndarray
-    values: np.ndarray
-    version: int
-    points: int
-
-    def locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each query index, whether it has postings and where (position in ``keys``)."""
-        pos = np.searchsorted(self.keys, indices)
-        found = np.zeros(len(indices), dtype=bool)
-        inside = pos < len(self.keys)
-        found[inside] = self.keys[pos[inside]] == indices[inside]
-        return found, pos
 
 
 class SparseVectors:
@@ -295,18 +264,10 @@ class SparseVectors:
         return int(np.count_nonzero(mask_of(live, size) & held))
 
     def _build(self) -> Postings:
-        """Build the inverted index from the stored rows (a CSC layout via one argsort)."""
-        version = self._clock
-        offs = np.flatnonzero(self.present)
-        lengths = self.lengths[offs]
-        pos = gather_positions(self.starts[offs], lengths)
-        dims = self.indices[pos]
-        order = np.argsort(dims, kind="stable")  # stable: offsets stay ascending per dimension
-        dims = dims[order]
-        keys, first = np.unique(dims, return_index=True)
-        bounds = np.append(first, len(dims)).astype(np.int64)
-        owners = np.repeat(offs, lengths)[order]
-        return Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
+        """Build the inverted index from the stored rows (see ``segments/vectors/postings.py``)."""
+        return Postings.build(
+            self.present, self.starts, self.lengths, self.indices, self.values, self._clock
+        )
 
     def prepare(self) -> None:
         """Blocking: build the inverted index now (an indexed segment does it in the optimizer's
@@ -317,6 +278,8 @@ class SparseVectors:
         """The inverted index and the offsets changed since it was built (rebuilt if too many)."""
         index = self._index
         if index is not None:
+            if self._clock == index.version:  # unchanged since the build (indexed segments)
+                return index, _EMPTY_I64
             stale = np.flatnonzero(self._changed > index.version)
             if len(stale) <= max(MIN_STALE_BEFORE_REBUILD, index.points // 8):
                 return index, stale
@@ -350,28 +313,11 @@ class SparseVectors:
         if top <= 0 or len(indices) == 0:
             return _EMPTY_F32, _EMPTY_I64
         index, stale = self._postings()
-        changed = self._changed
         ok = mask_of(candidates, len(self.present)) & self.present
-        found, pos = index.locate(indices)
-        parts_offs: list[np.ndarray] = []
-        parts_weights: list[np.ndarray] = []
-        for p, w in zip(pos[found].tolist(), values[found].tolist(), strict=True):
-            s, e = index.bounds[p], index.bounds[p + 1]
-            parts_offs.append(index.offsets[s:e])
-            parts_weights.append(index.values[s:e].astype(np.float64) * w)
-        hit_offs, hit_scores = [_EMPTY_I64], [np.zeros(0, dtype=np.float64)]
-        if parts_offs:
-            offs = np.concatenate(parts_offs)
-            weights = np.concatenate(parts_weights)
-            keep = ok[offs] & (changed[offs] <= index.version)
-            # Accumulate over every offset (O(postings + points)) rather than sort the
-            # postings' offsets (np.unique was 60 % of a sparse query's time under py-spy).
-            offs = offs[keep]
-            size = len(self.present)
-            sums = np.bincount(offs, weights=weights[keep], minlength=size)
-            touched = np.flatnonzero(np.bincount(offs, minlength=size))
-            hit_offs.append(touched)
-            hit_scores.append(sums[touched])
+        eligible = ok[: index.width].copy()
+        eligible[stale[stale < index.width]] = False
+        scores, offsets = index.top(indices, values, eligible, top)
+        hit_offs, hit_scores = [offsets], [scores]
         fresh = stale[ok[stale]]
         if len(fresh):
             scores, overlap = self._score_rows(fresh, indices, values)
@@ -407,12 +353,10 @@ class SparseVectors:
         if len(indices) == 0:
             return df
         index, stale = self._postings()
-        changed = self._changed
         alive = mask_of(live, len(self.present)) & self.present
-        found, pos = index.locate(indices)
-        for k, p in zip(np.flatnonzero(found).tolist(), pos[found].tolist(), strict=True):
-            offs = index.offsets[index.bounds[p] : index.bounds[p + 1]]
-            df[k] = np.count_nonzero(alive[offs] & (changed[offs] <= index.version))
+        trusted = alive[: index.width].copy()
+        trusted[stale[stale < index.width]] = False
+        df += index.document_frequency(indices, trusted)
         fresh = stale[alive[stale]]
         if len(fresh):
             order = np.argsort(indices, kind="stable")
@@ -437,6 +381,25 @@ class SparseVectors:
             "indices": self.indices[pos].astype(np.uint32),
             "values": self.values[pos].astype(np.float32),
         }
+
+    def take(self, offsets: np.ndarray) -> SparseVectors:
+        """A compact new store holding the rows at ``offsets`` as offsets ``0..len-1`` (an
+        indexed segment's copy of its live points; one gather instead of a row-by-row put)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        size = len(offsets)
+        inside = offsets < len(self.present)
+        present = np.zeros(size, dtype=bool)
+        present[inside] = self.present[offsets[inside]]
+        lengths = np.zeros(size, dtype=np.int64)
+        lengths[present] = self.lengths[offsets[present]]
+        pos = gather_positions(self.starts[offsets[present]], lengths[present])
+        store = SparseVectors(size)
+        store.present[:] = present
+        store.lengths[:] = lengths
+        store.starts[:] = np.where(present, np.cumsum(lengths) - lengths, 0)
+        store.indices, store.values = self.indices[pos], self.values[pos]
+        store.used = store.live_entries = len(pos)
+        return store
 
     @classmethod
     def restore(cls, arrays: dict[str, np.ndarray], size: int) -> SparseVectors:
