@@ -305,7 +305,7 @@ class SparseVectors:
         dims = dims[order]
         keys, first = np.unique(dims, return_index=True)
         bounds = np.append(first, len(dims)).astype(np.int64)
-        owners = np.repeat(offs, lengths)[order]
+        owners = np.repeat(offs.astype(np.int32), lengths)[order]  # 4 B a posting, not 8
         return Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
 
     def prepare(self) -> None:
