@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import clustered, concurrent_rps, sparse_rows  # noqa: E402
+from bench_common import clustered, concurrent_rps, sparse_rows  # noqa: E402
+
 from tests.server import HeronProcess  # noqa: E402
 
 SITECUSTOMIZE = textwrap.dedent(r"""
@@ -81,6 +81,13 @@ SITECUSTOMIZE = textwrap.dedent(r"""
             lines = [f"== mallinfo2: heap (sbrk+arenas) {mib(m.arena)}, mmapped {mib(m.hblkhd)} "
                      f"in {m.hblks} blocks, in use (heap) {mib(m.uordblks)}, free (heap) "
                      f"{mib(m.fordblks)}, top releasable {mib(m.keepcost)}"]
+            if os.environ.get("HERON_MEMDUMP_TRIM"):
+                def rss():
+                    with open("/proc/self/status") as f:
+                        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+                before = rss()
+                _libc.malloc_trim(0)
+                lines.append(f"== malloc_trim(0) now: RSS {before / 1024:.1f} -> {rss() / 1024:.1f} MiB")
             lines.append("== pymalloc")
             lines.extend(_pymalloc())
             if tracemalloc.is_tracing():
@@ -117,6 +124,21 @@ def smaps(pid: int) -> dict[str, float]:
     return out
 
 
+def mappings(pid: int, top: int = 4) -> str:
+    """The biggest resident mappings by path ("[anon]" for anonymous ones), from /proc/PID/smaps."""
+    rss: dict[str, int] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and not head[0].endswith(":"):
+            name = head[5] if len(head) > 5 else "[anon]"
+            name = name if name.startswith("[") else Path(name).name
+        elif line.startswith("Rss:"):
+            rss[name] = rss.get(name, 0) + int(head[1])
+    best = sorted(rss.items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{k} {v / 1024:.0f}" for k, v in best)
+
+
 class Probe:
     """Prints one line per stage; in trace mode, also asks the server for a heap dump."""
 
@@ -140,7 +162,7 @@ class Probe:
         m = smaps(pid)
         self.rows.append((label, m))
         print(f"{label:<34} RSS {m['Rss']:7.1f} MiB  anon {m['Anonymous']:7.1f}  "
-              f"file {m['File']:6.1f}  threads {m['Threads']:.0f}", flush=True)
+              f"file {m['File']:6.1f}  threads {m['Threads']:.0f} | {mappings(pid)}", flush=True)
 
 
 def main() -> int:
@@ -154,6 +176,8 @@ def main() -> int:
     ap.add_argument("--trace", action="store_true", help="tracemalloc dumps (slow)")
     ap.add_argument("--out", type=Path, default=None,
                     help="write a dump per stage here (mallinfo2, pymalloc; with --trace, top allocations)")
+    ap.add_argument("--trim-probe", action="store_true",
+                    help="each dump also calls malloc_trim(0) and reports RSS before/after")
     ap.add_argument("--frames", type=int, default=1, help="tracemalloc frames per trace")
     args = ap.parse_args()
 
@@ -181,6 +205,8 @@ def main() -> int:
             env = {"PYTHONPATH": str(site), "HERON_MEMDUMP_DIR": str(trace_dir)}
             if args.trace:
                 env["PYTHONTRACEMALLOC"] = str(args.frames)
+            if args.trim_probe:
+                env["HERON_MEMDUMP_TRIM"] = "1"
         server = HeronProcess(Path(tmp) / "storage", env=env).start(timeout=120)
         probe = Probe(server, trace_dir)
         try:

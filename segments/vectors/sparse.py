@@ -14,6 +14,7 @@ shared index whose product is 0 still counts. Empty sparse vectors are legal; th
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,6 +169,9 @@ class SparseVectors:
         self._clock = 0  # bumped by every write; ``changed[i]`` is the clock of i's last write
         self._changed = np.zeros(capacity, dtype=np.int64)
         self._index: Postings | None = None
+        self._mapped: tuple[np.memmap, ...] = ()
+        """The files ``indices`` and ``values`` are mapped from, if they are (an indexed
+        segment's rows once saved: searches read the inverted index, so rows stay on disk)."""
 
     # --- writes -----------------------------------------------------------------------------
     def ensure_capacity(self, capacity: int) -> None:
@@ -306,7 +310,9 @@ class SparseVectors:
         keys, first = np.unique(dims, return_index=True)
         bounds = np.append(first, len(dims)).astype(np.int64)
         owners = np.repeat(offs.astype(np.int32), lengths)[order]  # 4 B a posting, not 8
-        return Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
+        index = Postings(keys, bounds, owners, self.values[pos][order], version, len(offs))
+        self.release_pages()  # the build read every mapped row: let them leave RSS
+        return index
 
     def prepare(self) -> None:
         """Blocking: build the inverted index now (an indexed segment does it in the optimizer's
@@ -424,6 +430,23 @@ class SparseVectors:
             df[order] += np.bincount(at[hit], minlength=len(indices))
         return df
 
+    # --- mapped rows --------------------------------------------------------------------------
+    def adopt_mapped(self, indices: np.memmap, values: np.memmap) -> bool:
+        """Read the flat rows from these mapped arrays (the same entries at the same positions,
+        just written to disk) instead of memory; False (nothing changed) if they can't be."""
+        if len(indices) != self.used or len(values) != self.used:
+            return False
+        self.indices, self.values = indices, values  # same content: readers may mix the two
+        self._mapped = (indices, values)
+        return True
+
+    def release_pages(self) -> None:
+        """Drop the resident pages of mapped rows from this process (they stay in the page
+        cache and fault back in when read)."""
+        for array in self._mapped:
+            if array._mmap is not None and len(array):
+                array._mmap.madvise(mmap.MADV_DONTNEED)
+
     # --- persistence ------------------------------------------------------------------------
     def snapshot(self, size: int) -> dict[str, np.ndarray]:
         """Compact copies of offsets ``0..size-1`` as plain numpy arrays (np.save-able)."""
@@ -455,7 +478,13 @@ class SparseVectors:
         store.present[:size] = present
         store.lengths[:size] = np.where(present, lengths, 0)
         store.starts[:size] = np.where(present, starts, 0)
-        store.indices, store.values = indices.copy(), values.copy()
+        mapped = arrays["indices"], arrays["values"]
+        if all(isinstance(a, np.memmap) and a.dtype == b.dtype
+               for a, b in zip(mapped, (indices, values), strict=True)):
+            store.indices, store.values = mapped  # read-only files, never written in place
+            store._mapped = mapped
+        else:
+            store.indices, store.values = indices.copy(), values.copy()
         store.used = len(indices)
         store.live_entries = int(store.lengths.sum())
         return store
