@@ -27,7 +27,7 @@ from segments.quantization import search as quantized_search
 from segments.types import Distance, HnswConfig, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
-from segments.vectors.sparse import SparseVectors, best_first, mask_of
+from segments.vectors.sparse import SparseVectors, best_first, gather_positions, mask_of
 
 DEFAULT_EF = 400
 """Search-time ef when a query names none (Qdrant uses ef_construct): on clustered embedding
@@ -280,6 +280,13 @@ def _restore_rows(
         store.data[: len(keep)] = full.data[keep]
         store.present[: len(keep)] = full.present[keep]
         return store
+    if isinstance(full, SparseVectors):  # gathered in bulk: no Python object per entry
+        present = full.present[keep]
+        lengths = np.where(present, full.lengths[keep], 0)
+        pos = gather_positions(full.starts[keep], lengths)
+        rows = {"present": present, "starts": np.cumsum(lengths) - lengths, "lengths": lengths,
+                "indices": full.indices[pos], "values": full.values[pos]}
+        return SparseVectors.restore(rows, len(keep))
     store = make_storage(config, name, len(keep))
     has = mask_of(full.present, len(arrays["present"]))[keep]
     new_offsets = np.flatnonzero(has)

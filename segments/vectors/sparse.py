@@ -436,9 +436,16 @@ class SparseVectors:
         just written to disk) instead of memory; False (nothing changed) if they can't be."""
         if len(indices) != self.used or len(values) != self.used:
             return False
-        self.indices, self.values = indices, values  # same content: readers may mix the two
+        # plain views (a memmap's results would be memmaps, which the wire does not take);
+        # the same content as before, so a reader may mix old and new arrays
+        self.indices, self.values = np.asarray(indices), np.asarray(values)
         self._mapped = (indices, values)
         return True
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the flat rows are read from a saved file."""
+        return bool(self._mapped)
 
     def release_pages(self) -> None:
         """Drop the resident pages of mapped rows from this process (they stay in the page
@@ -478,14 +485,12 @@ class SparseVectors:
         store.present[:size] = present
         store.lengths[:size] = np.where(present, lengths, 0)
         store.starts[:size] = np.where(present, starts, 0)
-        mapped = arrays["indices"], arrays["values"]
-        if all(isinstance(a, np.memmap) and a.dtype == b.dtype
-               for a, b in zip(mapped, (indices, values), strict=True)):
-            store.indices, store.values = mapped  # read-only files, never written in place
-            store._mapped = mapped
-        else:
-            store.indices, store.values = indices.copy(), values.copy()
         store.used = len(indices)
+        mapped = arrays["indices"], arrays["values"]
+        if not (all(isinstance(a, np.memmap) and a.dtype == b.dtype
+                    for a, b in zip(mapped, (indices, values), strict=True))
+                and store.adopt_mapped(*mapped)):  # read-only files, never written in place
+            store.indices, store.values = indices.copy(), values.copy()
         store.live_entries = int(store.lengths.sum())
         return store
 

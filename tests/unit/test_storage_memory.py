@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from segments.holder import SegmentHolder
 from segments.immutable import ImmutableSegment
@@ -36,11 +37,14 @@ def _points(ids: range, seed: int) -> list[dict]:
     return out
 
 
-def _indexed_holder() -> SegmentHolder:
+def _indexed_holder(check: bool = False) -> SegmentHolder:
     """A holder whose only segment has been rebuilt into an indexed one (as the optimizer
-    does: snapshot on the writer's side, build, swap)."""
+    does: snapshot on the writer's side, build, swap); ``check``: the same answers as before."""
     holder = SegmentHolder(CONFIG, max_points_per_segment=10_000)
     holder.apply(1, {"op": "upsert", "points": _points(range(N), 1)})
+    holder.apply(2, {"op": "upsert", "points": [  # an empty sparse vector is a stored one
+        {"id": N, "vector": {"d": [1.0, 0, 0, 0], "s": {"indices": [], "values": []}}}]})
+    before = _answers(holder) if check else None
     (sid,) = holder.segments
     prepared = holder.prepare_rebuild([sid])
     assert prepared is not None
@@ -48,6 +52,7 @@ def _indexed_holder() -> SegmentHolder:
     built = ImmutableSegment.build(snapshots[0], CONFIG, 1)
     origin = [(sid, int(o)) for o in built.source_offsets.tolist()]
     assert holder.swap([sid], built, version, origin)
+    assert before is None or _answers(holder) == before
     return holder
 
 
@@ -66,6 +71,7 @@ def _answers(holder: SegmentHolder) -> list:
     for seg in holder:
         for off in np.flatnonzero(seg.live_mask()).tolist():
             wire = seg.vector_output(off, "s")
+            orjson.dumps(wire, option=orjson.OPT_SERIALIZE_NUMPY)  # plain arrays, not memmaps
             out.append((seg.ids.ids[off], seg.vector_of(off, "s"),
                         None if wire is None else wire["values"].tolist(), seg.payload_of(off)))
     return out
@@ -79,40 +85,40 @@ def _sparse_store(holder: SegmentHolder) -> SparseVectors:
 
 
 def test_indexed_sparse_rows_are_mapped_once_saved_with_the_same_answers(tmp_path: Path) -> None:
-    holder = _indexed_holder()
+    holder = _indexed_holder(check=True)  # the build's rows are the appendable segment's
     in_memory = _answers(holder)
     store = _sparse_store(holder)
-    assert not isinstance(store.indices, np.memmap)
+    assert not store.mapped
     holder.write_flush(tmp_path, holder.flush_plan())
-    assert isinstance(store.indices, np.memmap) and isinstance(store.values, np.memmap)
+    assert store.mapped and not isinstance(store.values, np.memmap)  # a plain view
     assert _answers(holder) == in_memory
     store.release_pages()  # pages leave the process; reads fault them back in
     assert _answers(holder) == in_memory
 
     loaded = SegmentHolder.load(tmp_path, CONFIG, 10_000)
     mapped = _sparse_store(loaded)
-    assert isinstance(mapped.indices, np.memmap) and isinstance(mapped.values, np.memmap)
+    assert mapped.mapped
     assert _answers(loaded) == in_memory
 
 
 def test_deletes_on_mapped_rows_then_flush_and_reload(tmp_path: Path) -> None:
     holder = _indexed_holder()
     holder.write_flush(tmp_path, holder.flush_plan())
-    assert isinstance(_sparse_store(holder).indices, np.memmap)
+    assert _sparse_store(holder).mapped
     # deletes and vector deletions apply in place on an indexed segment (rows stay mapped)
-    holder.apply(2, {"op": "delete_points", "ids": list(range(0, N, 7))})
-    holder.apply(3, {"op": "delete_vectors", "ids": list(range(1, N, 11)), "vectors": ["s"]})
+    holder.apply(3, {"op": "delete_points", "ids": list(range(0, N, 7))})
+    holder.apply(4, {"op": "delete_vectors", "ids": list(range(1, N, 11)), "vectors": ["s"]})
     expected = _answers(holder)
     live = {seg.ids.ids[o] for seg in holder for o in np.flatnonzero(seg.live_mask()).tolist()}
-    assert live == {i for i in range(N) if i % 7}
+    assert live == {i for i in range(N + 1) if i % 7}
     holder.write_flush(tmp_path, holder.flush_plan())  # a compacted snapshot: not adopted
     assert _answers(holder) == expected
     loaded = SegmentHolder.load(tmp_path, CONFIG, 10_000)
-    assert isinstance(_sparse_store(loaded).indices, np.memmap)
+    assert _sparse_store(loaded).mapped
     assert _answers(loaded) == expected
     # a point upserted again leaves the indexed segment for a new appendable one
-    loaded.apply(4, {"op": "upsert", "points": _points(range(3, 4), 9)})
-    holder.apply(4, {"op": "upsert", "points": _points(range(3, 4), 9)})
+    loaded.apply(5, {"op": "upsert", "points": _points(range(3, 4), 9)})
+    holder.apply(5, {"op": "upsert", "points": _points(range(3, 4), 9)})
     assert _answers(loaded) == _answers(holder)
     loaded.write_flush(tmp_path, loaded.flush_plan())
     assert _answers(SegmentHolder.load(tmp_path, CONFIG, 10_000)) == _answers(holder)
