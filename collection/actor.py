@@ -59,6 +59,9 @@ class CollectionActor:
                         break
                 with trio.CancelScope(shield=True):
                     await self._handle(batch)
+                # a message (its reply: a flush plan, a rebuild's snapshots) must not stay
+                # alive while the next one is awaited
+                del first, batch
             self._refuse_rest()
 
     def _refuse_rest(self) -> None:

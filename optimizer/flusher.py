@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 import trio
 
 from collection.handle import Collection
+from segments.heap import release_free_memory
 
 log = logging.getLogger("heron.flusher")
 
@@ -36,5 +37,6 @@ async def run_flusher(
             try:
                 version = await coll.flush()
                 log.debug("flushed %s at operation %d", coll.name, version)
+                await trio.to_thread.run_sync(release_free_memory)  # the plan's copies
             except Exception:
                 log.exception("flush of collection %s failed; will retry", coll.name)

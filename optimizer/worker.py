@@ -19,6 +19,7 @@ from collection.handle import Collection
 from optimizer.planner import Task, plan, vector_kb
 from optimizer.progress import BuildCancelled, Tracker
 from segments.appendable import AppendableSegment
+from segments.heap import release_free_memory
 from segments.immutable import ImmutableSegment, Progress
 from segments.merge import merge_snapshots
 
@@ -77,6 +78,8 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
         tracker.end(opt, {"error": str(exc)})
         raise
     tracker.end(opt, "done" if swapped else {"cancelled": "segments changed meanwhile"})
+    del snapshots, prepared  # the sources' copies (and the replaced segments) are garbage now
+    await trio.to_thread.run_sync(release_free_memory)
     log.info(
         "collection %s: %s segment %s done in %.2fs (%d indexed vectors)",
         coll.name, task.reason, label, time.perf_counter() - started,

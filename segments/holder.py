@@ -333,6 +333,10 @@ class SegmentHolder:
         }
         storage.write_manifest(root, manifest)
         self._saved_dirs = dirs
+        for snap in plan.snapshots:  # saved for good: indexed segments' rows can be mapped
+            seg = self.segments.get(snap["seg_id"])
+            if isinstance(seg, ImmutableSegment):
+                seg.adopt_saved(seg_root / dirs[snap["seg_id"]], snap)
         self.flushed_version = plan.version
         storage.remove_unlisted(seg_root, set(dirs.values()))
 

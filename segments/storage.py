@@ -197,20 +197,44 @@ def _fill_segment_dir(tmp: Path, state: dict[str, Any], previous: Path | None) -
     fsync_dir(tmp)
 
 
+SPARSE_ROWS = ("indices", "values")
+"""A sparse storage's flat row arrays (its other arrays are per offset)."""
+
+
+def is_sparse(keys: Any) -> bool:
+    """Whether a storage's array names are a sparse storage's."""
+    return "lengths" in keys and all(k in keys for k in SPARSE_ROWS)
+
+
+def map_sparse_rows(seg_dir: Path, position: int) -> tuple[np.memmap, np.memmap]:
+    """The saved flat rows of the sparse vector at ``position`` in ``seg_dir``, memory-mapped
+    read-only: an indexed segment searches its inverted index, so the rows are read only to
+    return or re-score a few points, and need not take memory. Files are never rewritten in
+    place (a flush writes a new directory), so a mapping stays valid, even once unlinked."""
+    indices, values = (
+        np.load(seg_dir / f"vec-{position}-{key}.npy", mmap_mode="r", allow_pickle=False)
+        for key in SPARSE_ROWS
+    )
+    return indices, values
+
+
 def load_segment(path: Path) -> dict[str, Any]:
-    """Read back what ``save_segment`` wrote."""
+    """Read back what ``save_segment`` wrote; an indexed segment's sparse rows are mapped."""
     meta = read_json(path / "meta.json")
+    kind = meta.get("kind", "appendable")
     vectors = {}
     for i, (vec_name, keys) in enumerate(
         zip(meta["vector_names"], meta["vector_arrays"], strict=True)
     ):
-        vectors[vec_name] = {
-            key: np.load(path / f"vec-{i}-{key}.npy", allow_pickle=False) for key in keys
+        mapped = map_sparse_rows(path, i) if kind == "immutable" and is_sparse(keys) else ()
+        vectors[vec_name] = dict(zip(SPARSE_ROWS, mapped, strict=False)) | {
+            key: np.load(path / f"vec-{i}-{key}.npy", allow_pickle=False)
+            for key in keys if not (mapped and key in SPARSE_ROWS)
         }
     return {
         "seg_id": meta["seg_id"],
         "version": meta["version"],
-        "kind": meta.get("kind", "appendable"),
+        "kind": kind,
         "index_files": meta.get("index_files", {}),
         "ids": read_json(path / "ids.json"),
         "payloads": read_json(path / "payloads.json"),

@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 
+from segments.heap import tune_allocator
 from server.config import ConfigError, Settings, load_settings
 from server.monitor.startup import log_startup
 from server.storage_lock import StorageLock, StorageLocked
@@ -221,6 +222,7 @@ def run_serve(settings: Settings, storage_snapshot: Path | None = None) -> int:
                 log.error("cannot restore storage snapshot %s: %s", storage_snapshot, exc)
                 return 1
             log.info("restored %d collections from %s", len(names), storage_snapshot)
+        tune_allocator()
         app = create_app(settings)
         graceful = trio.run(serve_until_signalled, app, config)
     finally:

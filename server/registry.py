@@ -19,6 +19,7 @@ from collection.errors import BadRequest, Conflict, NotFound, ServiceError, inva
 from collection.handle import Collection
 from optimizer.flusher import run_flusher
 from optimizer.worker import run_optimizer
+from segments.heap import release_free_memory
 from server.aliases import AliasMap
 
 log = logging.getLogger("heron.registry")
@@ -111,6 +112,7 @@ class Registry:
                 except Exception as exc:  # a damaged collection must not stop the others
                     log.error("collection %s not loaded: %s", path.name, exc)
                     self.failed[path.name] = str(exc)
+            await trio.to_thread.run_sync(release_free_memory)  # what loading freed
             known = set(self.collections) | set(self.failed)
             if any(c not in known for c in self.aliases.map.values()):
                 kept = {a: c for a, c in self.aliases.map.items() if c in known}

@@ -15,6 +15,7 @@ shared index whose product is 0 still counts. Empty sparse vectors are legal; th
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from typing import Any
 
@@ -137,6 +138,9 @@ class SparseVectors:
         self._clock = 0  # bumped by every write; ``changed[i]`` is the clock of i's last write
         self._changed = np.zeros(capacity, dtype=np.int64)
         self._index: Postings | None = None
+        self._mapped: tuple[np.memmap, ...] = ()
+        """The files ``indices`` and ``values`` are mapped from, if they are (an indexed
+        segment's rows once saved: searches read the inverted index, so rows stay on disk)."""
 
     # --- writes -----------------------------------------------------------------------------
     def ensure_capacity(self, capacity: int) -> None:
@@ -265,9 +269,11 @@ class SparseVectors:
 
     def _build(self) -> Postings:
         """Build the inverted index from the stored rows (see ``segments/vectors/postings.py``)."""
-        return Postings.build(
+        index = Postings.build(
             self.present, self.starts, self.lengths, self.indices, self.values, self._clock
         )
+        self.release_pages()  # the build read every mapped row: let them leave RSS
+        return index
 
     def prepare(self) -> None:
         """Blocking: build the inverted index now (an indexed segment does it in the optimizer's
@@ -368,6 +374,30 @@ class SparseVectors:
             df[order] += np.bincount(at[hit], minlength=len(indices))
         return df
 
+    # --- mapped rows --------------------------------------------------------------------------
+    def adopt_mapped(self, indices: np.memmap, values: np.memmap) -> bool:
+        """Read the flat rows from these mapped arrays (the same entries at the same positions,
+        just written to disk) instead of memory; False (nothing changed) if they can't be."""
+        if len(indices) != self.used or len(values) != self.used:
+            return False
+        # plain views (a memmap's results would be memmaps, which the wire does not take);
+        # the same content as before, so a reader may mix old and new arrays
+        self.indices, self.values = np.asarray(indices), np.asarray(values)
+        self._mapped = (indices, values)
+        return True
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the flat rows are read from a saved file."""
+        return bool(self._mapped)
+
+    def release_pages(self) -> None:
+        """Drop the resident pages of mapped rows from this process (they stay in the page
+        cache and fault back in when read)."""
+        for array in self._mapped:
+            if array._mmap is not None and len(array):
+                array._mmap.madvise(mmap.MADV_DONTNEED)
+
     # --- persistence ------------------------------------------------------------------------
     def snapshot(self, size: int) -> dict[str, np.ndarray]:
         """Compact copies of offsets ``0..size-1`` as plain numpy arrays (np.save-able)."""
@@ -418,8 +448,12 @@ class SparseVectors:
         store.present[:size] = present
         store.lengths[:size] = np.where(present, lengths, 0)
         store.starts[:size] = np.where(present, starts, 0)
-        store.indices, store.values = indices.copy(), values.copy()
         store.used = len(indices)
+        mapped = arrays["indices"], arrays["values"]
+        if not (all(isinstance(a, np.memmap) and a.dtype == b.dtype
+                    for a, b in zip(mapped, (indices, values), strict=True))
+                and store.adopt_mapped(*mapped)):  # read-only files, never written in place
+            store.indices, store.values = indices.copy(), values.copy()
         store.live_entries = int(store.lengths.sum())
         return store
 
