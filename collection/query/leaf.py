@@ -3,7 +3,7 @@
 How the segments' searches are spread over threads decides most of a query's latency beyond
 the graph walks themselves, so it is chosen per search:
 
-- small appendable segments are scored on the trio thread (a thread hop costs more);
+- small segments are searched on the trio thread (a thread hop costs more);
 - a query alone on the server splits the other segments in two: the trio thread searches one
   share while one worker thread searches the other (both cores, one hop);
 - a query beside others already searching hands all its segments to one worker thread (the
@@ -32,7 +32,8 @@ from segments.immutable import SearchParams
 from segments.vectors.sparse import best_first
 
 THREAD_THRESHOLD = 200_000
-"""Appendable segments with more stored floats than this are searched off the trio thread."""
+"""Segments with more stored floats than this are searched off the trio thread (below it a
+scan, or a graph walk over so few points, costs less than the hop)."""
 
 WORKERS = max(2, min(4, os.cpu_count() or 1))
 """Worker threads searching at once (about the cores)."""
@@ -149,10 +150,8 @@ async def search(
             seg, candidates = picked[j]
             results[j] = seg.search(name, query, candidates, top, params)
 
-    light = [j for j, (seg, _) in enumerate(picked)
-             if seg.appendable and seg.size * weight <= THREAD_THRESHOLD]
-    heavy = [j for j, (seg, _) in enumerate(picked)
-             if not seg.appendable or seg.size * weight > THREAD_THRESHOLD]
+    light = [j for j, (seg, _) in enumerate(picked) if seg.size * weight <= THREAD_THRESHOLD]
+    heavy = [j for j, (seg, _) in enumerate(picked) if seg.size * weight > THREAD_THRESHOLD]
     work(light)
     if heavy:
         _InFlight.searches += 1
