@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import clustered, concurrent_rps  # noqa: E402
+
 from tests.server import HeronProcess  # noqa: E402
 
 JSON = {"content-type": "application/json"}

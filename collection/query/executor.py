@@ -35,6 +35,7 @@ from collection.query.kinds.specs import Average, Examples, Sample, VectorRef
 from collection.query.leaf import search
 from collection.query.ordering import ORDER_SCORE, by_id, order_by
 from collection.query.planner import Fusion, Nearest, OrderBy, Stage
+from collection.query.pool import POOL
 from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
 from segments import quantization
@@ -345,7 +346,7 @@ async def _examples(
         return rank_examples(q, sims, pool, stage.score_threshold, top)
 
     if len(pool) * max(len(queries), 1) > SIMILARITY_THREAD:
-        return await trio.to_thread.run_sync(work), len(pool)
+        return await POOL.run(work), len(pool)
     return work(), len(pool)
 
 
@@ -366,7 +367,7 @@ async def _mmr(ctx: QueryContext, stage: Stage, found: Scored, diversity: float,
         return apply_mmr(found, relevance, pairwise, diversity, top)
 
     if len(vectors) ** 2 > SIMILARITY_THREAD:
-        return await trio.to_thread.run_sync(work)
+        return await POOL.run(work)
     return work()
 
 

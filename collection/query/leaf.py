@@ -7,9 +7,9 @@ the graph walks themselves, so it is chosen per search:
 - a query alone on the server splits the other segments in two: the trio thread searches one
   share while one worker thread searches the other (both cores, one hop);
 - a query beside others already searching hands all its segments to one worker thread (the
-  other queries keep the cores busy; the trio thread goes back to serving HTTP), and at most
-  ``WORKERS`` such threads run at once, so queued searches wait in trio rather than as
-  threads handing the GIL to each other.
+  other queries keep the cores busy; the trio thread goes back to serving HTTP). Search
+  threads come from ``pool.POOL``: at most about one per core, each draining queued searches
+  without a round trip through trio.
 
 Per-segment top-k lists are merged in segment order (not the order threads finish), so equal
 scores always rank the same way.
@@ -17,15 +17,13 @@ scores always rank the same way.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import outcome
-import trio
 
+from collection.query.pool import POOL
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filter import Filter, mask
 from segments.immutable import SearchParams
@@ -35,14 +33,8 @@ THREAD_THRESHOLD = 200_000
 """Segments with more stored floats than this are searched off the trio thread (below it a
 scan, or a graph walk over so few points, costs less than the hop)."""
 
-WORKERS = max(2, min(4, os.cpu_count() or 1))
-"""Worker threads searching at once (about the cores)."""
-
 INDEXED_ONLY_SMALL = 1000
 """With ``indexed_only``, unindexed segments are still searched while this small."""
-
-_LIMITER: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar("search_threads")
-"""The search threads' limiter of the running trio loop (made on first use)."""
 
 
 @dataclass
@@ -58,15 +50,6 @@ class _InFlight:
     """How many leaf searches are running in this process (touched on the trio thread only)."""
 
     searches = 0
-
-
-def _limiter() -> trio.CapacityLimiter:
-    try:
-        return _LIMITER.get()
-    except LookupError:
-        found = trio.CapacityLimiter(WORKERS)
-        _LIMITER.set(found)
-        return found
 
 
 def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
@@ -101,23 +84,13 @@ def _halves(jobs: list[int], sizes: list[int]) -> tuple[list[int], list[int]]:
 
 
 async def _alongside(work: Callable[[list[int]], None], here: list[int], there: list[int]) -> None:
-    """Run ``work(there)`` in a worker thread while the trio thread runs ``work(here)``; wait
-    for both (the worker is never abandoned: it reads segments the caller owns)."""
-    token = trio.lowlevel.current_trio_token()
-    done = trio.Event()
-    box: list[outcome.Outcome[None]] = []
-
-    def deliver(result: outcome.Outcome[None]) -> None:
-        box.append(result)
-        token.run_sync_soon(done.set)
-
-    trio.lowlevel.start_thread_soon(lambda: work(there), deliver)
+    """Run ``work(there)`` on a search thread while the trio thread runs ``work(here)``; wait
+    for both (the thread's share is never abandoned: it reads segments the caller owns)."""
+    ticket = POOL.submit(lambda: work(there))
     try:
         work(here)
     finally:
-        with trio.CancelScope(shield=True):
-            await done.wait()
-    box[0].unwrap()
+        await ticket.result()
 
 
 async def search(
@@ -160,7 +133,7 @@ async def search(
                 sizes = [seg.size for seg, _ in picked]
                 await _alongside(work, *_halves(heavy, sizes))
             else:
-                await trio.to_thread.run_sync(work, heavy, limiter=_limiter())
+                await POOL.run(lambda: work(heavy))
         finally:
             _InFlight.searches -= 1
 
