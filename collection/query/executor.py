@@ -274,7 +274,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
                 stage.score_threshold,
                 params=search_params(stage.params),
             )
-            considered = coll.holder.points_count
+            considered = coll.holder.points_count if ctx.stats is not None else 0
             out = Scored(
                 [h.segment.ids.ids[h.offset] for h in hits],
                 np.asarray([h.score for h in hits], dtype=np.float64),

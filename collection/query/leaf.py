@@ -142,7 +142,8 @@ async def search(
     if not found:
         return []
     scores = np.concatenate([h.scores for _, h in found])
-    owners = [(seg, int(off)) for seg, h in found for off in h.offsets]
+    offsets = np.concatenate([h.offsets for _, h in found])
+    owner = np.repeat(np.arange(len(found)), [len(h.offsets) for _, h in found])
     keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
     best = keep[best_first(scores[keep], top, higher_is_better)]
-    return [Hit(float(scores[i]), owners[i][0], owners[i][1]) for i in best.tolist()]
+    return [Hit(float(scores[i]), found[owner[i]][0], int(offsets[i])) for i in best.tolist()]
