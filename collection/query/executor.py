@@ -1,15 +1,13 @@
 """Run a query plan: leaf searches across every segment at once, then the merge stages.
 
-Each stage runs its children concurrently in a trio nursery; a leaf search scores small
-appendable segments in place and spreads the others (indexed, or large enough to make the numpy
-work noticeable) over about one worker thread per core, so both cores work with one thread hop
-each. Per-segment top-k lists are merged into the collection's
-top-k before any fusion, so results never depend on how points are spread over segments.
+Each stage runs its children concurrently in a trio nursery; a leaf search (``leaf.search``)
+spreads its segments over the trio thread and worker threads. Per-segment top-k lists are
+merged into the collection's top-k before any fusion, so results never depend on how points are
+spread over segments.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,104 +32,17 @@ from collection.query.kinds.examples import (
 )
 from collection.query.kinds.mmr import apply_mmr
 from collection.query.kinds.specs import Average, Examples, Sample, VectorRef
+from collection.query.leaf import search
 from collection.query.ordering import ORDER_SCORE, by_id, order_by
 from collection.query.planner import Fusion, Nearest, OrderBy, Stage
+from collection.query.pool import POOL
 from collection.query.rescoring import rescore
 from collection.query.results import Location, Scored, union
 from segments import quantization
-from segments.appendable import AppendableSegment, SearchHits
 from segments.filter import Filter, mask
 from segments.immutable import SearchParams
 from segments.types import ShapeError
 from segments.vectors.sparse import best_first, idf
-
-THREAD_THRESHOLD = 200_000
-"""Segments with more stored floats than this are scored in a worker thread."""
-
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-"""Worker threads one leaf search spreads its segments over (about the cores)."""
-
-INDEXED_ONLY_SMALL = 1000
-"""With ``indexed_only``, unindexed segments are still searched while this small."""
-
-
-@dataclass
-class Hit:
-    """One scored point: where it lives and its score."""
-
-    score: float
-    segment: AppendableSegment
-    offset: int
-
-
-def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
-    live = seg.live_mask()
-    if flt is not None:
-        live &= mask(flt, seg)
-    if exclude:
-        offs = seg.offsets_of(exclude)
-        live[offs[offs < len(live)]] = False
-    return live
-
-
-def _passes(scores: np.ndarray, threshold: float | None, higher_is_better: bool) -> np.ndarray:
-    if threshold is None:
-        return np.ones(len(scores), dtype=bool)
-    if higher_is_better:
-        return scores > threshold
-    return scores < threshold
-
-
-async def search(
-    segments: list[AppendableSegment],
-    name: str,
-    query: Any,
-    higher_is_better: bool,
-    flt: Filter | None,
-    top: int,
-    score_threshold: float | None = None,
-    exclude: set[Any] | None = None,
-    params: SearchParams | None = None,
-) -> list[Hit]:
-    """The ``top`` best points for ``query`` on vector ``name`` over all segments, best first."""
-    results: list[tuple[AppendableSegment, SearchHits]] = []
-    exclude = exclude or set()
-    weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
-
-    def several(group: list[tuple[AppendableSegment, np.ndarray]]) -> None:
-        for seg, candidates in group:
-            results.append((seg, seg.search(name, query, candidates, top, params)))
-
-    # The candidate masks are computed here, on the trio thread, where the actor cannot change
-    # a payload index mid-read. Small appendable segments are searched here too; the rest go
-    # to at most WORKERS threads (one hop each per stage, not one per segment: every hop costs
-    # the trio thread a wake-up and the GIL a hand-over, which under concurrent queries cost
-    # more than it saved).
-    light, heavy = [], []
-    for seg in segments:
-        if params is not None and params.indexed_only and seg.appendable and (
-            seg.size > INDEXED_ONLY_SMALL
-        ):
-            continue
-        big = seg.size * weight > THREAD_THRESHOLD or not seg.appendable
-        (heavy if big else light).append((seg, _candidates(seg, flt, exclude)))
-    several(light)
-    groups = [heavy[i::WORKERS] for i in range(min(WORKERS, len(heavy)))]
-    if len(groups) == 1:
-        await trio.to_thread.run_sync(several, groups[0])
-    elif groups:
-        async with trio.open_nursery() as nursery:
-            for group in groups:
-                nursery.start_soon(trio.to_thread.run_sync, several, group)
-
-    if not results:
-        return []
-    scores = np.concatenate([h.scores for _, h in results])
-    owners = [(seg, int(off)) for seg, h in results for off in h.offsets]
-    keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
-    best = keep[best_first(scores[keep], top, higher_is_better)]
-    return [Hit(float(scores[i]), owners[i][0], owners[i][1]) for i in best.tolist()]
-
 
 # --- running a plan ---------------------------------------------------------------------------
 
@@ -363,7 +274,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
                 stage.score_threshold,
                 params=search_params(stage.params),
             )
-            considered = coll.holder.points_count
+            considered = coll.holder.points_count if ctx.stats is not None else 0
             out = Scored(
                 [h.segment.ids.ids[h.offset] for h in hits],
                 np.asarray([h.score for h in hits], dtype=np.float64),
@@ -435,7 +346,7 @@ async def _examples(
         return rank_examples(q, sims, pool, stage.score_threshold, top)
 
     if len(pool) * max(len(queries), 1) > SIMILARITY_THREAD:
-        return await trio.to_thread.run_sync(work), len(pool)
+        return await POOL.run(work), len(pool)
     return work(), len(pool)
 
 
@@ -456,7 +367,7 @@ async def _mmr(ctx: QueryContext, stage: Stage, found: Scored, diversity: float,
         return apply_mmr(found, relevance, pairwise, diversity, top)
 
     if len(vectors) ** 2 > SIMILARITY_THREAD:
-        return await trio.to_thread.run_sync(work)
+        return await POOL.run(work)
     return work()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
 
 from quart import Response, g, request
@@ -16,9 +17,11 @@ from server.rest.routes import openapi_path
 access_log = logging.getLogger("heron.access")
 reason_log = logging.getLogger("heron.errors")
 
+@cache
 def endpoint_template(rule: str) -> str:
     """A route rule as Qdrant names endpoints in its metrics and telemetry:
-    ``/collections/<collection_name>/points`` -> ``/collections/{name}/points``."""
+    ``/collections/<collection_name>/points`` -> ``/collections/{name}/points`` (one per
+    route, so worked out once)."""
     return openapi_path(rule).replace("{collection_name}", "{name}")
 
 

@@ -113,7 +113,7 @@ def view(api: Api, op: str, how: Render) -> Callable[..., Awaitable[Response]]:
             body: Any = await upload_body(api)
         else:
             body = await json_body() if request.method in BODY_METHODS else None
-        query = request.args.to_dict()
+        query = request.args.to_dict() if request.query_string else {}
         return await answer(how, await api.run(op, path, query, body))
 
     handle.__name__ = op

@@ -1,0 +1,149 @@
+"""A leaf search: one query vector against every segment, merged into the collection's top-k.
+
+How the segments' searches are spread over threads decides most of a query's latency beyond
+the graph walks themselves, so it is chosen per search:
+
+- small segments are searched on the trio thread (a thread hop costs more);
+- a query alone on the server splits the other segments in two: the trio thread searches one
+  share while one worker thread searches the other (both cores, one hop);
+- a query beside others already searching hands all its segments to one worker thread (the
+  other queries keep the cores busy; the trio thread goes back to serving HTTP). Search
+  threads come from ``pool.POOL``: at most about one per core, each draining queued searches
+  without a round trip through trio.
+
+Per-segment top-k lists are merged in segment order (not the order threads finish), so equal
+scores always rank the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from collection.query.pool import POOL
+from segments.appendable import AppendableSegment, SearchHits
+from segments.filter import Filter, mask
+from segments.immutable import SearchParams
+from segments.vectors.sparse import best_first
+
+THREAD_THRESHOLD = 200_000
+"""Segments with more stored floats than this are searched off the trio thread (below it a
+scan, or a graph walk over so few points, costs less than the hop)."""
+
+INDEXED_ONLY_SMALL = 1000
+"""With ``indexed_only``, unindexed segments are still searched while this small."""
+
+
+@dataclass
+class Hit:
+    """One scored point: where it lives and its score."""
+
+    score: float
+    segment: AppendableSegment
+    offset: int
+
+
+class _InFlight:
+    """How many leaf searches are running in this process (touched on the trio thread only)."""
+
+    searches = 0
+
+
+def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
+    live = seg.live_mask()
+    if flt is not None:
+        live &= mask(flt, seg)
+    if exclude:
+        offs = seg.offsets_of(exclude)
+        live[offs[offs < len(live)]] = False
+    return live
+
+
+def _passes(scores: np.ndarray, threshold: float | None, higher_is_better: bool) -> np.ndarray:
+    if threshold is None:
+        return np.ones(len(scores), dtype=bool)
+    if higher_is_better:
+        return scores > threshold
+    return scores < threshold
+
+
+def _halves(jobs: list[int], sizes: list[int]) -> tuple[list[int], list[int]]:
+    """Split job numbers into two shares of about equal total size (largest first); the first
+    share, the trio thread's, is the larger when they cannot be equal (it starts at once, the
+    worker only once woken)."""
+    shares: tuple[list[int], list[int]] = ([], [])
+    load = [0, 0]
+    for j in sorted(jobs, key=lambda j: -sizes[j]):
+        side = 0 if load[0] <= load[1] else 1
+        shares[side].append(j)
+        load[side] += sizes[j]
+    return shares
+
+
+async def _alongside(work: Callable[[list[int]], None], here: list[int], there: list[int]) -> None:
+    """Run ``work(there)`` on a search thread while the trio thread runs ``work(here)``; wait
+    for both (the thread's share is never abandoned: it reads segments the caller owns)."""
+    ticket = POOL.submit(lambda: work(there))
+    try:
+        work(here)
+    finally:
+        await ticket.result()
+
+
+async def search(
+    segments: list[AppendableSegment],
+    name: str,
+    query: Any,
+    higher_is_better: bool,
+    flt: Filter | None,
+    top: int,
+    score_threshold: float | None = None,
+    exclude: set[Any] | None = None,
+    params: SearchParams | None = None,
+) -> list[Hit]:
+    """The ``top`` best points for ``query`` on vector ``name`` over all segments, best first."""
+    exclude = exclude or set()
+    weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
+    # The candidate masks are computed here, on the trio thread, where the actor cannot change
+    # a payload index mid-read.
+    picked: list[tuple[AppendableSegment, np.ndarray]] = []
+    for seg in segments:
+        if params is not None and params.indexed_only and seg.appendable and (
+            seg.size > INDEXED_ONLY_SMALL
+        ):
+            continue
+        picked.append((seg, _candidates(seg, flt, exclude)))
+    results: list[SearchHits | None] = [None] * len(picked)
+
+    def work(jobs: list[int]) -> None:
+        for j in jobs:
+            seg, candidates = picked[j]
+            results[j] = seg.search(name, query, candidates, top, params)
+
+    light = [j for j, (seg, _) in enumerate(picked) if seg.size * weight <= THREAD_THRESHOLD]
+    heavy = [j for j, (seg, _) in enumerate(picked) if seg.size * weight > THREAD_THRESHOLD]
+    work(light)
+    if heavy:
+        _InFlight.searches += 1
+        try:
+            if len(heavy) > 1 and _InFlight.searches == 1:
+                sizes = [seg.size for seg, _ in picked]
+                await _alongside(work, *_halves(heavy, sizes))
+            else:
+                await POOL.run(lambda: work(heavy))
+        finally:
+            _InFlight.searches -= 1
+
+    found = [(seg, hits) for (seg, _), hits in zip(picked, results, strict=True)
+             if hits is not None and len(hits.offsets)]
+    if not found:
+        return []
+    scores = np.concatenate([h.scores for _, h in found])
+    offsets = np.concatenate([h.offsets for _, h in found])
+    owner = np.repeat(np.arange(len(found)), [len(h.offsets) for _, h in found])
+    keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
+    best = keep[best_first(scores[keep], top, higher_is_better)]
+    return [Hit(float(scores[i]), found[owner[i]][0], int(offsets[i])) for i in best.tolist()]
