@@ -4,7 +4,9 @@ A ``grpc.aio`` server runs on its own asyncio loop in one worker thread (started
 ``trio.to_thread.run_sync`` by a task of heron's nursery). Every RPC is handed to the trio loop
 through the trio token and runs there in a cancel scope: the client's deadline becomes the scope's
 deadline, and a client cancelling the RPC cancels the scope. The answer travels back through an
-asyncio future.
+asyncio future. Calls go over in an inbox and answers come back in an outbox, and a side is woken
+only when its box was empty: under load one wakeup carries many calls, which saves a socket write
+and a GIL hand-over per call (16 clients: about half the wakeups; a single client pays the same).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,9 @@ log = logging.getLogger("heron.grpc")
 
 Rpc = Callable[[Any, Mapping[str, str]], Awaitable[Any]]
 """A unary RPC on the trio side: (request message, invocation metadata) -> reply message."""
+
+Call = tuple[Rpc, Any, Mapping[str, str], "float | None", trio.CancelScope, "asyncio.Future[Any]"]
+"""One call on its way to trio: rpc, request, metadata, time remaining, its scope, its answer."""
 
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", -1),  # no message size limit, as Qdrant
@@ -68,6 +75,10 @@ class GrpcHost:
         self._stopped = trio.Event()
         self._calls: trio.Nursery | None = None
         self._token: trio.lowlevel.TrioToken | None = None
+        self._inbox: deque[Call] = deque()
+        """Calls handed to trio, not started yet: one ``run_sync_soon`` drains all there are."""
+        self._outbox: deque[tuple[asyncio.Future[Any], Any, bool]] = deque()
+        """Answers handed back, not settled yet: one ``call_soon_threadsafe`` settles them all."""
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until ``stop`` (or until cancelled); ``task_status`` gets the bound port.
@@ -150,13 +161,39 @@ class GrpcHost:
         await server.stop(self.grace)
 
     def _bridge(self, name: str, rpc: Rpc) -> Callable[[Any, Any], Awaitable[Any]]:
-        """The asyncio handler grpc calls: run ``rpc`` on the trio loop, await its answer."""
+        """The asyncio handler grpc calls: run ``rpc`` on the trio loop, await its answer.
+
+        The call goes into the inbox and its answer comes back through the outbox; each side
+        wakes the other only when its box was empty, so under load many calls share one wakeup
+        (a socket write, and the GIL hand-over that comes with it). A client's cancel cancels
+        the answer's future, and the handler then cancels the call's trio scope."""
+        monitor = self.monitor
+        token = self._token
+        assert token is not None
+        inbox, drain = self._inbox, self._drain_inbox
 
         async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             code = "OK"
             try:
-                return await answer(request, context)
+                done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ())
+                            if isinstance(v, str)}
+                scope = trio.CancelScope()
+                inbox.append((rpc, request, metadata, context.time_remaining(), scope, done))
+                if len(inbox) == 1:  # else a drain is already due, and takes this call too
+                    try:
+                        token.run_sync_soon(drain)
+                    except trio.RunFinishedError:
+                        self._fail_inbox()
+                try:
+                    return await done
+                except asyncio.CancelledError:  # the client cancelled or its deadline passed
+                    try:
+                        token.run_sync_soon(scope.cancel)
+                    except trio.RunFinishedError:
+                        pass
+                    raise
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise
@@ -167,50 +204,33 @@ class GrpcHost:
                 code = "UNAVAILABLE"
                 raise
             finally:
-                if self.monitor is not None:
-                    self.monitor.grpc.record(name, code, time.perf_counter() - started)
-
-        async def answer(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future[Any] = loop.create_future()
-            metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ())
-                        if isinstance(v, str)}
-            remaining = context.time_remaining()
-            scope = trio.CancelScope()
-            assert self._token is not None
-            try:
-                self._token.run_sync_soon(
-                    self._start_call, rpc, request, metadata, remaining, scope, loop, done
-                )
-            except trio.RunFinishedError:
-                await context.abort(grpc.StatusCode.UNAVAILABLE, "heron is shutting down")
-            try:
-                return await asyncio.shield(done)
-            except asyncio.CancelledError:  # the client cancelled or its deadline passed
-                try:
-                    self._token.run_sync_soon(scope.cancel)
-                except trio.RunFinishedError:
-                    pass
-                raise
+                if monitor is not None:
+                    monitor.grpc.record(name, code, time.perf_counter() - started)
 
         handle.__name__ = name
         return handle
 
-    def _start_call(self, rpc: Rpc, request: Any, metadata: Mapping[str, str],
-                    remaining: float | None, scope: trio.CancelScope,
-                    loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any]) -> None:
-        """On the trio loop: start the call as a task of the calls nursery."""
-        if remaining is not None and math.isfinite(remaining):
-            scope.deadline = trio.current_time() + remaining
-        if self._calls is None:
-            loop.call_soon_threadsafe(_settle, done, RpcFailed(
+    def _fail_inbox(self) -> None:
+        """On the asyncio loop, once trio has finished: answer every waiting call UNAVAILABLE."""
+        while self._inbox:
+            _settle(self._inbox.popleft()[-1], RpcFailed(
                 grpc.StatusCode.UNAVAILABLE, "heron is shutting down"), True)
-            return
-        self._calls.start_soon(self._call, rpc, request, metadata, scope, loop, done)
+
+    def _drain_inbox(self) -> None:
+        """On the trio loop: start every call of the inbox as a task of the calls nursery."""
+        inbox = self._inbox
+        while inbox:
+            rpc, request, metadata, remaining, scope, done = inbox.popleft()
+            if remaining is not None and math.isfinite(remaining):
+                scope.deadline = trio.current_time() + remaining
+            if self._calls is None:
+                self._answer(done, RpcFailed(
+                    grpc.StatusCode.UNAVAILABLE, "heron is shutting down"), True)
+                continue
+            self._calls.start_soon(self._call, rpc, request, metadata, scope, done)
 
     async def _call(self, rpc: Rpc, request: Any, metadata: Mapping[str, str],
-                    scope: trio.CancelScope, loop: asyncio.AbstractEventLoop,
-                    done: asyncio.Future[Any]) -> None:
+                    scope: trio.CancelScope, done: asyncio.Future[Any]) -> None:
         reply: Any = None
         failed: BaseException | None = None
         with scope:
@@ -223,10 +243,23 @@ class GrpcHost:
                 failed = RpcFailed(grpc.StatusCode.INTERNAL, f"Service internal error: {exc}")
         if scope.cancelled_caught or (failed is None and reply is None):
             failed = RpcFailed(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline exceeded")
-        try:
-            loop.call_soon_threadsafe(_settle, done, failed or reply, failed is not None)
-        except RuntimeError:  # the asyncio loop is gone: nobody waits for this answer
-            pass
+        self._answer(done, failed or reply, failed is not None)
+
+    def _answer(self, done: asyncio.Future[Any], value: Any, is_error: bool) -> None:
+        """On the trio loop: hand an answer back to the asyncio loop (through the outbox)."""
+        outbox = self._outbox
+        outbox.append((done, value, is_error))
+        if len(outbox) == 1 and self._loop is not None:  # else a drain is already due
+            try:
+                self._loop.call_soon_threadsafe(self._drain_outbox)
+            except RuntimeError:  # the asyncio loop is gone: nobody waits for these answers
+                outbox.clear()
+
+    def _drain_outbox(self) -> None:
+        """On the asyncio loop: settle every answer of the outbox."""
+        outbox = self._outbox
+        while outbox:
+            _settle(*outbox.popleft())
 
 
 def _settle(done: asyncio.Future[Any], value: Any, is_error: bool) -> None:
@@ -238,5 +271,5 @@ def _settle(done: asyncio.Future[Any], value: Any, is_error: bool) -> None:
         done.set_result(value)
 
 
-def _serialize(message: Any) -> bytes:
-    return message.SerializeToString()
+_serialize = operator.methodcaller("SerializeToString")
+"""Any reply message -> its bytes (a C-level call: no Python frame per reply)."""

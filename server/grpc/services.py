@@ -279,8 +279,6 @@ def build(api: Api) -> dict[str, dict[str, tuple[Rpc, Callable[[bytes], Any]]]]:
 
 
 def _parser(request_type: Any) -> Callable[[bytes], Any]:
-    def parse(data: bytes) -> Any:
-        return request_type.FromString(data)
-
+    parse: Callable[[bytes], Any] = request_type.FromString
     return parse
 

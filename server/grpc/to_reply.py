@@ -65,21 +65,40 @@ def fill(msg: Any, data: Any) -> Any:
     return msg
 
 
+def fill_key(msg: Any, key: str, value: Any) -> None:
+    """One key of a JSON object onto ``msg`` as the generic ``fill`` sets it (renames applied,
+    keys without a field left out; the caller skips None values)."""
+    desc = msg.DESCRIPTOR
+    fd = desc.fields_by_name.get(RENAMES.get(desc.full_name, {}).get(key, key))
+    if fd is not None:
+        set_field(msg, fd, value)
+
+
+@cache
+def _is_map(fd: FieldDescriptor) -> bool:
+    """Whether the field is a protobuf map (cached: ``GetOptions()`` costs a microsecond)."""
+    return fd.message_type is not None and bool(fd.message_type.GetOptions().map_entry)
+
+
 def set_field(msg: Any, fd: FieldDescriptor, value: Any) -> None:
-    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+    if _is_map(fd):
         container = getattr(msg, fd.name)
         value_fd = fd.message_type.fields_by_name["value"]
-        for k, v in value.items():
-            if value_fd.type == FieldDescriptor.TYPE_MESSAGE:
-                fill(container[k], v)
-            elif v is not None:
-                container[k] = scalar(value_fd, v)
+        if value_fd.type == FieldDescriptor.TYPE_MESSAGE:
+            each = FILLS.get(value_fd.message_type.full_name, fill)
+            for k, v in value.items():
+                each(container[k], v)
+        else:
+            for k, v in value.items():
+                if v is not None:
+                    container[k] = scalar(value_fd, v)
         return
     if fd.is_repeated:
         container = getattr(msg, fd.name)
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
+            each = FILLS.get(fd.message_type.full_name, fill)
             for item in value:
-                fill(container.add(), item)
+                each(container.add(), item)
         else:
             if hasattr(value, "tolist"):
                 value = value.tolist()
@@ -121,6 +140,20 @@ def fill_point_id(msg: Any, value: Any) -> None:
 
 def fill_value(msg: Any, value: Any) -> None:
     """Plain JSON -> ``qdrant.Value`` (bool before int; ints stay ints when they fit int64)."""
+    kind = type(value)  # the plain JSON types first, by exact type: the common case
+    if kind is str:
+        msg.string_value = value
+    elif kind is int and -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        msg.integer_value = value
+    elif kind is float:
+        msg.double_value = value
+    elif kind is bool:
+        msg.bool_value = value
+    else:
+        _fill_other_value(msg, value)
+
+
+def _fill_other_value(msg: Any, value: Any) -> None:
     if hasattr(value, "item") and not isinstance(value, (list, dict)):
         value = value.item() if getattr(value, "ndim", 0) == 0 else value.tolist()
     if value is None:
@@ -139,15 +172,53 @@ def fill_value(msg: Any, value: Any) -> None:
     elif isinstance(value, dict):
         struct = msg.struct_value
         struct.SetInParent()
+        fields = struct.fields
         for k, v in value.items():
-            fill_value(struct.fields[k], v)
+            fill_value(fields[k], v)
     elif isinstance(value, (list, tuple)):
         values = msg.list_value
         values.SetInParent()
+        add = values.values.add
         for v in value:
-            fill_value(values.values.add(), v)
+            fill_value(add(), v)
     else:
         msg.string_value = str(value)
+
+
+def fill_payload(container: Any, payload: dict[str, Any]) -> None:
+    for k, v in payload.items():
+        fill_value(container[k], v)
+
+
+def fill_scored_point(msg: Any, data: dict[str, Any]) -> None:
+    """A search hit: id, score, version and payload set directly (the hot path of every query
+    reply), any other key (vectors, order value, shard key) the generic way."""
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key == "id":
+            fill_point_id(msg.id, value)
+        elif key == "score":
+            msg.score = float(value)
+        elif key == "version":
+            msg.version = int(value)
+        elif key == "payload":
+            fill_payload(msg.payload, value)
+        else:
+            fill_key(msg, key, value)
+
+
+def fill_retrieved_point(msg: Any, data: dict[str, Any]) -> None:
+    """A point of Get / Scroll: id and payload set directly, the rest the generic way."""
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key == "id":
+            fill_point_id(msg.id, value)
+        elif key == "payload":
+            fill_payload(msg.payload, value)
+        else:
+            fill_key(msg, key, value)
 
 
 def _floats(value: Any) -> list[float]:
@@ -277,6 +348,8 @@ def fill_scalar_union(*kinds: tuple[type, str]) -> Callable[[Any, Any], None]:
 
 
 FILLS: dict[str, Callable[[Any, Any], None]] = {
+    "qdrant.ScoredPoint": fill_scored_point,
+    "qdrant.RetrievedPoint": fill_retrieved_point,
     "qdrant.PointId": fill_point_id,
     "qdrant.Value": fill_value,
     "qdrant.VectorOutput": fill_vector_output,

@@ -92,6 +92,47 @@ def test_calls_run_on_trio_and_are_cancelled_with_the_client() -> None:
     trio.run(main)
 
 
+def test_concurrent_calls_each_get_their_own_answer() -> None:
+    """Many calls in flight at once share wakeups both ways (inbox / outbox); every answer still
+    reaches its own caller, failures included."""
+
+    async def echo(request: Any, metadata: Mapping[str, str]) -> Any:
+        n = int(metadata["x-n"])
+        await trio.sleep((n % 7) * 0.002)
+        if n % 5 == 0:
+            raise RpcFailed(grpc.StatusCode.NOT_FOUND, f"no {n}")
+        return REPLY(title=str(n))
+
+    def client(port: int) -> list[tuple[int, Any]]:
+        channel, call = _stub(port, "Echo")
+        futures = [(n, call.future(REQUEST(), metadata=[("x-n", str(n))], timeout=20))
+                   for n in range(200)]
+        out = []
+        for n, future in futures:
+            try:
+                out.append((n, future.result().title))
+            except grpc.RpcError as exc:
+                out.append((n, (exc.code(), exc.details())))
+        channel.close()
+        return out
+
+    async def main() -> None:
+        host = GrpcHost("127.0.0.1", 0, {"test.T": {"Echo": (echo, REQUEST.FromString)}})
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(host.run)
+            out = await trio.to_thread.run_sync(client, port)
+            assert len(out) == 200
+            for n, answer in out:
+                if n % 5 == 0:
+                    assert answer == (grpc.StatusCode.NOT_FOUND, f"no {n}")
+                else:
+                    assert answer == str(n)
+            assert not host._inbox and not host._outbox
+            await host.stop()
+
+    trio.run(main)
+
+
 def test_a_busy_port_fails_before_started() -> None:
     import socket
 
