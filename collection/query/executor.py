@@ -63,7 +63,13 @@ class Hit:
     offset: int
 
 
-def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
+def _candidates(
+    seg: AppendableSegment, flt: Filter | None, exclude: set[Any]
+) -> np.ndarray | None:
+    """The offsets a leaf search may return; ``None`` for every live point (a segment then
+    uses its cached masks instead of one built per call)."""
+    if flt is None and not exclude:
+        return None
     live = seg.live_mask()
     if flt is not None:
         live &= mask(flt, seg)
@@ -97,7 +103,7 @@ async def search(
     exclude = exclude or set()
     weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
 
-    def several(group: list[tuple[AppendableSegment, np.ndarray]]) -> None:
+    def several(group: list[tuple[AppendableSegment, np.ndarray | None]]) -> None:
         for seg, candidates in group:
             results.append((seg, seg.search(name, query, candidates, top, params)))
 
