@@ -2,7 +2,8 @@
 which the write segment is cut.
 
 Index: an appendable segment whose dense vectors pass the collection's ``indexing_threshold``
-(KB, as Qdrant counts it); 0 disables indexing. While fewer indexed segments exist than the
+(KB, as Qdrant counts it); 0 disables indexing. The write segment is cut at that size, so it is
+indexed whole. While fewer indexed segments exist than the
 collection's ``default_segment_number`` (0 = the CPU count) it becomes a new indexed segment;
 from then on it is merged into the smallest indexed segment it fits beside (under
 ``max_segment_size`` KB, and the server's ``max_points_per_segment`` if set), whose graph the
@@ -17,6 +18,7 @@ smallest to one; and several small segments (not the one taking new points) beco
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from collection.config import CollectionConfig
@@ -25,6 +27,9 @@ from segments.vectors.dense import DenseVectors
 
 FALLBACK_SEGMENT_POINTS = 20_000
 """Where the write segment is cut when its size cannot be told in KB (no dense vectors)."""
+MIN_SEGMENT_POINTS = 1000
+"""The write segment is not cut smaller than this for a tiny ``indexing_threshold`` (it is
+still indexed once past the threshold, as before): no flood of few-point segments."""
 
 
 @dataclass(frozen=True)
@@ -53,24 +58,20 @@ def point_kb(config: CollectionConfig) -> float:
 
 
 def segment_points(config: CollectionConfig, cap: int | None) -> int:
-    """Points at which the write segment is cut: ``max_segment_size`` worth of dense vectors
-    (it is usually indexed long before, at ``indexing_threshold``), at most ``cap``."""
+    """Points at which the write segment is cut: as soon as it is worth indexing (at
+    ``indexing_threshold``, so it is indexed whole and no unindexed tail is left beside it;
+    at least ``MIN_SEGMENT_POINTS``), else at ``max_segment_size`` worth of dense vectors;
+    at most ``cap``."""
+    opt = config.optimizer_config
     per_point = point_kb(config)
-    points = (
-        int(config.optimizer_config.max_segment_kb() / per_point)
-        if per_point else FALLBACK_SEGMENT_POINTS
-    )
+    if not per_point:
+        points = FALLBACK_SEGMENT_POINTS
+    elif opt.indexing_threshold:
+        at = math.ceil(min(opt.indexing_threshold, opt.max_segment_kb()) / per_point)
+        points = max(at, MIN_SEGMENT_POINTS)
+    else:
+        points = int(opt.max_segment_kb() / per_point)
     return max(1, min(points, cap) if cap else points)
-
-
-def small_points(config: CollectionConfig, rotate_at: int) -> int:
-    """The size segments are compared with to call one small (a quarter of it): the write
-    segment's cut, or the size a segment gets indexed at if that comes first."""
-    threshold = config.optimizer_config.indexing_threshold
-    per_point = point_kb(config)
-    if threshold and per_point:
-        return max(1, min(rotate_at, int(threshold / per_point)))
-    return rotate_at
 
 
 def plan(
@@ -123,7 +124,7 @@ def plan(
             out.append(Task(pair, "merge"))
     merge = merge_task(
         [s for s in segments if s.seg_id not in busy and s is not write_segment],
-        small_points(config, rotate_at),
+        rotate_at,
     )
     return out + ([merge] if merge is not None else [])
 
