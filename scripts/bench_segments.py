@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--optimizers", default="{}", help="optimizers_config JSON for the collection")
     ap.add_argument("--profile", default="", help="py-spy record output (16-client queries)")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw hnswlib anchor")
+    ap.add_argument("--log", action="store_true", help="print the optimizer's runs")
     args = ap.parse_args()
     n, dim = args.points, 128
     dense = clustered(n, dim, 42)
@@ -73,6 +74,8 @@ def main() -> int:
                 http.put("/collections/c/index?wait=true",
                          json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
                 t0 = time.perf_counter()
+                if args.log:
+                    out.append(f"last upsert at {time.strftime('%H:%M:%S')}")
                 while http.get("/collections/c").json()["result"]["status"] != "green":
                     time.sleep(0.05)
                 green = time.perf_counter() - t0
@@ -131,6 +134,9 @@ def main() -> int:
                 r_rps = concurrent_rps(server.url, None, args.seconds)
                 out.append(f"16 clients: query {q_rps:,.0f} req/s | GET / {r_rps:,.0f} req/s "
                            f"({q_rps / r_rps:.2f})")
+            if args.log:
+                out += [line[11:23] + " " + line.split("heron.optimizer: ")[-1] for line in server.text().splitlines()
+                        if "heron.optimizer" in line and (" done in " in line or "started" in line)]
         finally:
             server.stop()
     if not args.no_raw:

@@ -112,6 +112,29 @@ def covers(index: Any, store: DenseVectors, size: int) -> bool:
 
 SEARCH_THREADS = 2
 """Threads hnswlib uses for a combined call of several query rows."""
+COMBINE = True
+"""Whether searches queued on a graph are combined (False: one call each under the lock)."""
+
+
+class _Flag:
+    """A one-shot event lighter than ``threading.Event`` (one lock, no condition)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        if self._lock.locked():
+            try:
+                self._lock.release()
+            except RuntimeError:  # released by a concurrent set
+                pass
+
+    def wait(self) -> None:
+        self._lock.acquire()
+        self._lock.release()
 
 
 class _Request:
@@ -126,7 +149,7 @@ class _Request:
         self.labels: np.ndarray | None = None
         self.error: BaseException | None = None
         self.lead = False
-        self.ready = threading.Event()
+        self.ready = _Flag()
 
 
 class GraphSearcher:
@@ -152,14 +175,25 @@ class GraphSearcher:
     def query(self, q: np.ndarray, k: int, ef: int) -> np.ndarray:
         """Labels of the ``k`` nearest to ``q`` (1-d float32) found with this ``ef``."""
         req = _Request(q, k, ef)
+        if not COMBINE:
+            with self._lock:
+                self._answer([req], signal=False)
+            assert req.labels is not None or req.error is not None
+            if req.error is not None:
+                raise req.error
+            return req.labels  # type: ignore[return-value]
         with self._lock:
-            self._queue.append(req)
             lead = not self._running
             self._running = True
-        if not lead:
+            if not lead:
+                self._queue.append(req)
+        if lead:  # nobody searching: answer it at once, then whatever queued meanwhile
+            self._answer([req], signal=False)
+            self._pass_turn()
+        else:
             req.ready.wait()
-        if req.labels is None and req.error is None:
-            self._run(req)
+            if req.labels is None and req.error is None:
+                self._run(req)
         if req.error is not None:
             raise req.error
         assert req.labels is not None
@@ -167,14 +201,16 @@ class GraphSearcher:
 
     def _run(self, mine: _Request) -> None:
         """Answer queued requests batch by batch until ``mine`` is answered; pass the turn."""
-        while True:
+        while mine.labels is None and mine.error is None:
             with self._lock:
                 first = self._queue[0]
                 batch = [r for r in self._queue if r.ef == first.ef]
                 self._queue = [r for r in self._queue if r.ef != first.ef]
             self._answer(batch)
-            if mine.labels is not None or mine.error is not None:
-                break
+        self._pass_turn()
+
+    def _pass_turn(self) -> None:
+        """Wake the first queued request's thread to run the searches, or stop running."""
         with self._lock:
             if self._queue:
                 nxt = self._queue[0]
@@ -183,9 +219,10 @@ class GraphSearcher:
             else:
                 self._running = False
 
-    def _answer(self, batch: list[_Request]) -> None:
+    def _answer(self, batch: list[_Request], signal: bool = True) -> None:
         k = max(r.k for r in batch)
-        rows = np.stack([r.query for r in batch]).astype(np.float32, copy=False)
+        rows = (batch[0].query[None, :] if len(batch) == 1
+                else np.stack([r.query for r in batch]))
         try:
             self.index.set_ef(batch[0].ef)
             labels, _ = self.index.knn_query(
@@ -199,8 +236,9 @@ class GraphSearcher:
                 r.labels = labels[i, : r.k].astype(np.int64)
         self.calls += 1
         self.rows += len(batch)
-        for r in batch:
-            r.ready.set()
+        if signal:
+            for r in batch:
+                r.ready.set()
 
 
 def ef_for(points: int, hnsw: HnswConfig, asked: int | None) -> int:
