@@ -49,7 +49,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="per 16-client phase")
     ap.add_argument("--ef", default="", help="comma-separated hnsw_ef values to try as well")
     ap.add_argument("--optimizers", default="{}", help="optimizers_config JSON for the collection")
-    ap.add_argument("--profile", default="", help="py-spy record output (16-client queries)")
+    ap.add_argument("--profile", default="",
+                    help="py-spy record output (16-client queries); .txt: collapsed stacks")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw hnswlib anchor")
     ap.add_argument("--log", action="store_true", help="print the optimizer's runs")
     args = ap.parse_args()
@@ -124,7 +125,8 @@ def main() -> int:
                     spy = subprocess.Popen(
                         [str(Path(sys.executable).parent / "py-spy"), "record", "-o",
                          args.profile, "--pid", str(server.proc.pid), "-d",
-                         str(int(args.seconds)), "-t", "-r", "50", "--nonblocking"],
+                         str(int(args.seconds)), "-t", "-r", "50", "--nonblocking",
+                         *(["--format", "raw"] if args.profile.endswith(".txt") else [])],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 q_rps = concurrent_rps(server.url, lambda i: {"query": dq[i % len(dq)],
                                                               "limit": 10},
