@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import clustered  # noqa: E402
+from bench_common import clustered  # noqa: E402
 
 from collection.config import CreateCollection  # noqa: E402
 from optimizer.planner import plan  # noqa: E402

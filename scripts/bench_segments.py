@@ -31,7 +31,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import Bench, clustered, concurrent_rps  # noqa: E402
+from bench_common import Bench, clustered, concurrent_rps  # noqa: E402
 
 from tests.server import HeronProcess  # noqa: E402
 
