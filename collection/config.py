@@ -9,6 +9,7 @@ storage and come from ``segments.types``; they are re-exported here for callers'
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
@@ -44,6 +45,19 @@ def check_sparse_datatypes(sparse: dict[str, SparseVectorParams] | None, where: 
             raise invalid(f"{where}.{name}.index.datatype", SPARSE_TURBO4)
 
 
+AUTO_SEGMENT_KB_PER_CPU = 256_000
+"""With ``max_segment_size`` unset, a segment may hold this many KB of dense vectors per CPU
+(Qdrant picks the limit from the CPU count too): ~1M 128-d float32 vectors on 2 cores."""
+
+
+def cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not every platform has affinity
+        return max(1, os.cpu_count() or 1)
+
+
 class OptimizersConfig(Model):
     deleted_threshold: float = Field(0.2, ge=0, le=1)
     vacuum_min_vector_number: StrictInt = Field(1000, ge=0)
@@ -53,6 +67,15 @@ class OptimizersConfig(Model):
     indexing_threshold: StrictInt | None = Field(10000, ge=0)
     flush_interval_sec: StrictInt = Field(5, ge=0)
     max_optimization_threads: StrictInt | None = Field(None, ge=0)
+
+    def segment_number(self) -> int:
+        """The number of indexed segments the optimizer aims at (0 = auto: the CPU count,
+        so a search spreads its segments evenly over the cores)."""
+        return self.default_segment_number or cpus()
+
+    def max_segment_kb(self) -> int:
+        """KB of dense vectors a segment may grow to by merges (unset = auto, by CPUs)."""
+        return self.max_segment_size or AUTO_SEGMENT_KB_PER_CPU * cpus()
 
 
 class OptimizersConfigDiff(Model):

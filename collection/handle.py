@@ -79,7 +79,7 @@ class Collection:
         write_json_atomic(path / CONFIG_FILE, config.model_dump(mode="json"))
 
     @classmethod
-    def open(cls, name: str, path: Path, max_points: int, mailbox_size: int) -> Collection:
+    def open(cls, name: str, path: Path, max_points: int | None, mailbox_size: int) -> Collection:
         """Blocking: load config and segments, replay the WAL past the flushed version."""
         config = CollectionConfig.model_validate(read_json(path / CONFIG_FILE))
         wal = WriteAheadLog(path / "wal")

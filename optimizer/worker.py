@@ -16,11 +16,11 @@ import trio
 
 from collection.config import CollectionConfig
 from collection.handle import Collection
-from optimizer.planner import Task, plan, vector_kb
+from optimizer.planner import Task, plan, point_kb, segment_points
 from optimizer.progress import BuildCancelled, Tracker
 from segments.appendable import AppendableSegment
 from segments.heap import release_free_memory
-from segments.immutable import ImmutableSegment, Progress
+from segments.immutable import ImmutableSegment, Progress, graph_base
 from segments.merge import merge_snapshots
 
 log = logging.getLogger("heron.optimizer")
@@ -33,7 +33,9 @@ def build(
     progress: Progress | None = None,
 ) -> tuple[AppendableSegment, list[tuple[int, int]]]:
     """Blocking: the new segment and where each of its points came from. One source is
-    rebuilt with graphs; several are merged first, and indexed if the result is big enough."""
+    rebuilt with graphs; several are merged first (in bulk), and indexed if the result is big
+    enough, extending the first source's graphs when it is an indexed segment without
+    deleted points."""
     seg_config = config.segment
     if len(snapshots) == 1:
         snap = snapshots[0]
@@ -42,11 +44,12 @@ def build(
     merged, origin = merge_snapshots(snapshots, seg_config)
     if progress is not None:
         progress("merge_segments", len(snapshots), len(snapshots))
+    threshold = config.optimizer_config.indexing_threshold
+    if threshold and len(origin) * point_kb(config) >= threshold:
+        base = graph_base(snapshots[0])
+        return ImmutableSegment.build(merged, seg_config, threads, progress, base), origin
     plain = AppendableSegment.restore(merged, seg_config)
     plain.attach_index_schema(merged.get("index_schema"))
-    threshold = config.optimizer_config.indexing_threshold
-    if threshold and vector_kb(plain) >= threshold:
-        return ImmutableSegment.build(merged, seg_config, threads, progress), origin
     return plain, origin
 
 
@@ -97,11 +100,15 @@ async def run_optimizer(
     """Keep the collection's segments optimized until cancelled."""
     def planned() -> list[Task]:
         holder = coll.holder
-        return plan(list(holder), coll.config, holder.write_segment, holder.max_points)
+        # the write segment's cut follows the collection's config (it may change)
+        holder.rotate_at = segment_points(coll.config, holder.max_points)
+        return plan(list(holder), coll.config, holder.write_segment, holder.max_points,
+                    holder.rotate_at)
 
     coll.needs_optimization = lambda: bool(planned())
     coll.planned_optimizations = planned
     tracker = coll.optimizations = Tracker(coll.name)
+    coll.holder.rotate_at = segment_points(coll.config, coll.holder.max_points)
     task_status.started()
     while not coll.closed:
         tasks = planned()

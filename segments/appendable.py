@@ -44,6 +44,9 @@ class AppendableSegment:
         }
         self._payloads: list[Payload | None] = []
         self.version = 0
+        self.epoch = 0
+        """Bumped by every change (not only by a new operation number): what per-segment
+        caches of derived masks are keyed on."""
         self.dirty = False
         self.payload_indexes: dict[str, FieldIndex] = {}
         self.index_schema: dict[str, Any] | None = None
@@ -140,11 +143,13 @@ class AppendableSegment:
         return {"id": self.ids.ids[offset], "vector": vectors, "payload": self.payload_of(offset)}
 
     def search(
-        self, name: str, query: Any, candidates: np.ndarray, top: int, params: Any = None
+        self, name: str, query: Any, candidates: np.ndarray | None, top: int, params: Any = None
     ) -> SearchHits:
-        """Exact top-``top`` over ``candidates`` (a bool mask of offsets) for vector ``name``;
-        ``params`` matter only to indexed segments."""
+        """Exact top-``top`` over ``candidates`` (a bool mask of offsets; ``None``: every live
+        point) for vector ``name``; ``params`` matter only to indexed segments."""
         store = self.vectors[name]
+        if candidates is None:
+            candidates = self.live_mask()
         if isinstance(query, tuple):
             scores, offsets = store.search(query[0], query[1], candidates, top)  # type: ignore[call-arg]
         else:
@@ -155,6 +160,7 @@ class AppendableSegment:
     def _touch(self, op_num: int, offsets: np.ndarray) -> None:
         self.ids.versions[offsets] = op_num
         self.version = max(self.version, op_num)
+        self.epoch += 1
         self.dirty = True
 
     def upsert(
@@ -239,6 +245,7 @@ class AppendableSegment:
             if name not in self.vectors:
                 self.vectors[name] = make_storage(config, name, self.size)
                 changed = True
+        self.epoch += 1
         self.dirty = self.dirty or changed
 
     @classmethod

@@ -25,6 +25,9 @@ from segments.vectors import storage_item
 
 Selection = list[tuple[AppendableSegment, np.ndarray]]
 
+DEFAULT_SEGMENT_POINTS = 20_000
+"""Where the write segment is cut until the optimizer says otherwise (see ``rotate_at``)."""
+
 
 @dataclass
 class FlushPlan:
@@ -41,9 +44,13 @@ class FlushPlan:
 class SegmentHolder:
     """All segments of one collection plus the collection-wide payload index schema."""
 
-    def __init__(self, config: SegmentConfig, max_points_per_segment: int) -> None:
+    def __init__(self, config: SegmentConfig, max_points_per_segment: int | None) -> None:
         self.config = config
-        self.max_points = max(1, max_points_per_segment)
+        self.max_points = None if max_points_per_segment is None else max(1, max_points_per_segment)
+        """The server's limit of points per segment, written or merged (None: no limit)."""
+        self.rotate_at = self.max_points or DEFAULT_SEGMENT_POINTS
+        """Points at which the write segment is cut; the optimizer sets it from the
+        collection's ``max_segment_size`` (and ``max_points``)."""
         self.segments: dict[int, AppendableSegment] = {}
         self.write_segment: AppendableSegment | None = None
         self.next_segment_id = 0
@@ -102,7 +109,7 @@ class SegmentHolder:
 
     def _writable(self) -> AppendableSegment:
         seg = self.write_segment
-        if seg is None or seg.size >= self.max_points:
+        if seg is None or seg.size >= self.rotate_at:
             seg = self._new_segment()
             self.write_segment = seg
         return seg
@@ -137,7 +144,7 @@ class SegmentHolder:
                 groups.setdefault(found[0].seg_id, []).append(i)
         while fresh:
             target = self._writable()
-            room = self.max_points - target.size
+            room = max(1, self.rotate_at - target.size)
             groups.setdefault(target.seg_id, []).extend(fresh[:room])
             fresh = fresh[room:]
             if fresh:
@@ -342,7 +349,7 @@ class SegmentHolder:
 
     @classmethod
     def load(
-        cls, root: Path, config: SegmentConfig, max_points_per_segment: int
+        cls, root: Path, config: SegmentConfig, max_points_per_segment: int | None
     ) -> SegmentHolder:
         """Load the segments the manifest names; an absent manifest means an empty holder."""
         holder = cls(config, max_points_per_segment)

@@ -10,8 +10,6 @@ re-scored exactly with numpy, so scores match exact search wherever the graph fi
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +20,21 @@ import orjson
 
 from segments import storage
 from segments.appendable import AppendableSegment, SearchHits
+from segments.graph import (
+    SPACES,
+    GraphSearcher,
+    Progress,
+    build_index,
+    covers,
+    default_ef,
+    extend_index,
+)
 from segments.quantization import QuantizationParams, Quantized, build_all
 from segments.quantization import search as quantized_search
-from segments.types import Distance, HnswConfig, SegmentConfig
+from segments.types import HnswConfig, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import SparseVectors, best_first, mask_of
-
-DEFAULT_EF = 400
-"""Search-time ef when a query names none (Qdrant uses ef_construct): on clustered embedding
-data ef=100 finds 83 % of the true top 10 per 20k-point graph and ef=400 99 %, for ~1 ms."""
-
-SPACES = {Distance.COSINE: "ip", Distance.DOT: "ip", Distance.EUCLID: "l2"}
 
 
 @dataclass
@@ -47,35 +48,24 @@ class SearchParams:
     quantization: QuantizationParams | None = None
 
 
-Progress = Callable[[str, int, int], None]
-"""A build's progress callback: (step name, units done, units in total)."""
+@dataclass
+class GraphBase:
+    """Graphs a build may extend instead of rebuilding: offsets ``0..size-1`` of the source
+    are, unchanged, the points of an indexed segment whose graphs (and their HNSW settings)
+    these are."""
 
-INDEX_CHUNKS = 20
-"""A graph is built in this many ``add_items`` batches (at least 1000 rows each), so the
-build's progress can be reported between them."""
+    size: int
+    indexes: dict[str, Any]
+    hnsw: dict[str, HnswConfig]
 
 
-def build_index(
-    store: DenseVectors, size: int, hnsw: HnswConfig, threads: int,
-    progress: Progress | None = None, step: str = "vector_index",
-) -> Any:
-    """Blocking: an hnswlib graph over the rows of ``store`` that are present, added in
-    batches so ``progress`` hears how many rows are in after each."""
-    index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
-    offsets = np.flatnonzero(mask_of(store.present, size))
-    index.init_index(
-        max_elements=max(1, len(offsets)),
-        ef_construction=hnsw.ef_construct,
-        M=max(2, hnsw.m),
-    )
-    total = len(offsets)
-    chunk = max(1000, -(-total // INDEX_CHUNKS))
-    for start in range(0, total, chunk):
-        part = offsets[start : start + chunk]
-        index.add_items(store.float_rows(part), part, num_threads=max(1, threads))
-        if progress is not None:
-            progress(step, min(total, start + chunk), total)
-    return index
+def graph_base(snapshot: dict[str, Any]) -> GraphBase | None:
+    """What a merge whose first source is ``snapshot`` may extend: its graphs, if it is an
+    indexed segment without deleted points (so its offsets stay the merged segment's first)."""
+    indexes = snapshot.get("indexes")
+    if not indexes or bool(np.asarray(snapshot["deleted"]).any()):
+        return None
+    return GraphBase(len(snapshot["ids"]), dict(indexes), dict(snapshot.get("hnsw") or {}))
 
 
 class ImmutableSegment(AppendableSegment):
@@ -90,55 +80,78 @@ class ImmutableSegment(AppendableSegment):
         self.quantized: dict[str, Quantized] = {}
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
-        self.graph_locks: dict[str, threading.Lock] = {}
-        """Per graph: held across ``set_ef`` + ``knn_query``, since hnswlib's ef is one shared
-        setting of the index and concurrent searches would otherwise change each other's."""
+        self.searchers: dict[str, GraphSearcher] = {}
+        """Per graph: its searches (each with its own ef; concurrent ones combined)."""
+        self._searchable: dict[str, tuple[int, np.ndarray, int]] = {}
+        """Per vector, at a mutation epoch: (epoch, live & present mask, its count)."""
 
     def sync_vectors(self, config: SegmentConfig) -> None:
         """As the appendable segment's, also dropping a removed vector's graph and quantized
         copy (a new vector has neither: it is searched exactly until the next rebuild)."""
         super().sync_vectors(config)
-        for table in (self.indexes, self.hnsw, self.quantized):
+        for table in (self.indexes, self.hnsw, self.quantized, self.searchers):
             for name in [n for n in table if n not in self.vectors]:
                 del table[name]
+
+    def searchable(self, name: str) -> tuple[np.ndarray, int]:
+        """(live points that hold vector ``name``, how many), cached until the next
+        change: an unfiltered search reads them instead of building masks per call."""
+        cached = self._searchable.get(name)
+        if cached is not None and cached[0] == self.epoch:
+            return cached[1], cached[2]
+        mask = mask_of(self.vectors[name].present, self.size) & self.live_mask()
+        mask.flags.writeable = False
+        count = int(mask.sum())
+        self._searchable[name] = (self.epoch, mask, count)
+        return mask, count
 
     @property
     def indexed_vectors(self) -> int:
         """How many vectors the graphs hold (what ``indexed_vectors_count`` reports)."""
-        live = self.live_mask()
-        return sum(
-            int((mask_of(self.vectors[name].present, self.size) & live).sum())
-            for name in self.indexes
-        )
+        return sum(self.searchable(name)[1] for name in self.indexes)
+
+    def searcher(self, name: str) -> GraphSearcher:
+        found = self.searchers.get(name)
+        if found is None or found.index is not self.indexes[name]:
+            found = self.searchers[name] = GraphSearcher(self.indexes[name])
+        return found
 
     def search(
         self,
         name: str,
         query: Any,
-        candidates: np.ndarray,
+        candidates: np.ndarray | None,
         top: int,
         params: SearchParams | None = None,
     ) -> SearchHits:
-        """Top ``top`` among candidates: exactly when asked (``exact`` ignores quantization);
-        else through the quantized vectors (re-scored with the originals) when configured and
-        not ignored; else through the graph when it has one and the candidates are many."""
+        """Top ``top`` among candidates (``None``: every live point): exactly when asked
+        (``exact`` ignores quantization); else through the quantized vectors (re-scored with
+        the originals) when configured and not ignored; else through the graph when it has
+        one and the candidates are many."""
         index = self.indexes.get(name)
         params = params or SearchParams()
         store = self.vectors[name]
-        if params.exact or isinstance(query, tuple):
+        if params.exact or isinstance(query, tuple) or (
+            index is None and name not in self.quantized
+        ):
             return super().search(name, query, candidates, top)
+        assert isinstance(store, DenseVectors)
+        every, live = self.searchable(name)
+        if candidates is None:
+            mask, count, filtered = every, live, False
+        else:
+            mask = mask_of(candidates, self.size) & every
+            count = int(mask.sum())
+            filtered = count < live
         quantized = self.quantized.get(name)
         quant = params.quantization or QuantizationParams()
         if quantized is not None and not quant.ignore:
-            assert isinstance(store, DenseVectors)
-            mask = mask_of(candidates, len(store.present)) & store.present
-            scores, offsets = quantized_search(store, quantized, query, mask, top, quant)
+            scores, offsets = quantized_search(
+                store, quantized, query, mask_of(mask, len(store.present)), top, quant
+            )
             return SearchHits(scores, offsets)
         if index is None:
-            return super().search(name, query, candidates, top)
-        assert isinstance(store, DenseVectors)
-        mask = mask_of(candidates, len(store.present)) & store.present
-        count = int(mask.sum())
+            return super().search(name, query, mask, top)
         if count == 0 or top <= 0:
             return SearchHits(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
         # Qdrant's planner: an unfiltered search walks the graph; a filtered one scans the
@@ -146,21 +159,19 @@ class ImmutableSegment(AppendableSegment):
         # or a tiny share of the graph), else walks the graph and keeps matching points.
         threshold_points = self.hnsw[name].full_scan_threshold * 1024 // max(1, store.dim * 4)
         total = int(index.get_current_count())
-        filtered = count < int((self.live_mask() & mask_of(store.present, self.size)).sum())
         if count <= top or (filtered and (count <= threshold_points or count < total * 0.05)):
             return super().search(name, query, mask, top)
         selectivity = count / max(1, total)
         want = min(count, math.ceil(top / selectivity * 1.2) + 8)
-        ef = max(params.hnsw_ef or max(self.hnsw[name].ef_construct, DEFAULT_EF), want)
+        ef = max(params.hnsw_ef or default_ef(total, self.hnsw[name].ef_construct), want)
         q = store.prepare_query(query)
-        lock = self.graph_locks.setdefault(name, threading.Lock())
+        searcher = self.searcher(name)
+        exact_cover = count == total  # every graph point qualifies: no mask to apply
         while True:
             k = min(want, total)
-            with lock:  # knn_query releases the GIL; the lock keeps this call's ef its own
-                index.set_ef(max(ef, k))
-                labels, _ = index.knn_query(q[None, :], k=k, num_threads=1)
-            found = labels[0].astype(np.int64)
-            found = found[mask[found]]
+            found = searcher.query(q, k, ef)
+            if not exact_cover:
+                found = found[mask[found]]
             if len(found) >= top or k >= total:
                 break
             want *= 2
@@ -174,10 +185,13 @@ class ImmutableSegment(AppendableSegment):
     @classmethod
     def build(
         cls, source: dict[str, Any], config: SegmentConfig, threads: int,
-        progress: Progress | None = None,
+        progress: Progress | None = None, base: GraphBase | None = None,
     ) -> ImmutableSegment:
         """Blocking: a compacted segment (live points only) with graphs, from a snapshot;
-        ``progress`` hears each step (copy, one per graph, quantization)."""
+        ``progress`` hears each step (copy, one per graph, quantization). With ``base``,
+        a graph whose settings did not change is copied and extended by the points past
+        ``base.size`` rather than built again (each point is inserted once, so merging
+        indexed segments costs what indexing the new points costs)."""
         report = progress or (lambda step, done, total: None)
         live = ~np.asarray(source["deleted"], dtype=bool)
         keep = np.flatnonzero(live)
@@ -202,10 +216,18 @@ class ImmutableSegment(AppendableSegment):
         report("copy_data", size, size)
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
-                seg.hnsw[name] = config.hnsw_for(name)
-                seg.indexes[name] = build_index(
-                    store, size, seg.hnsw[name], threads, report, f"vector_index: {name or 'default'}"
-                )
+                hnsw = seg.hnsw[name] = config.hnsw_for(name)
+                step = f"vector_index: {name or 'default'}"
+                graph = None if base is None else base.indexes.get(name)
+                if (
+                    graph is not None and base is not None and base.hnsw.get(name) == hnsw
+                    and bool(live[: base.size].all()) and covers(graph, store, base.size)
+                ):
+                    seg.indexes[name] = extend_index(
+                        graph, store, size, base.size, hnsw, threads, report, step
+                    )
+                else:
+                    seg.indexes[name] = build_index(store, size, hnsw, threads, report, step)
         seg.quantized = build_all(config, seg.vectors, size)
         if seg.quantized:
             report("quantization", 1, 1)
@@ -239,6 +261,7 @@ class ImmutableSegment(AppendableSegment):
         state = super().snapshot()
         state["kind"] = "immutable"
         state["indexes"] = dict(self.indexes)
+        state["hnsw"] = dict(self.hnsw)  # in memory only: what a merge may extend
         return state
 
     @classmethod
@@ -275,6 +298,8 @@ def _restore_rows(
 ) -> Any:
     """The storage of vector ``name`` holding only the kept offsets, renumbered 0..len-1."""
     full = restore_storage(config, name, arrays, len(arrays["present"]))
+    if len(keep) == len(arrays["present"]):  # nothing deleted: no second copy
+        return full
     if isinstance(full, DenseVectors):
         store = DenseVectors(full.dim, full.distance, full.datatype, len(keep))
         store.data[: len(keep)] = full.data[keep]

@@ -83,7 +83,9 @@ class StorageSettings(_Section):
 
     path: Path = Path("./storage")
     flush_interval_sec: float = Field(5.0, gt=0)
-    max_points_per_segment: int = Field(20000, ge=1)
+    max_points_per_segment: int | None = Field(None, ge=1)
+    """A hard limit of points per segment, written or merged; unset, a collection's
+    ``optimizers_config`` (``max_segment_size``, ``default_segment_number``) shapes them."""
 
     @field_validator("path")
     @classmethod

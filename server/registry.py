@@ -76,7 +76,7 @@ class Registry:
     def __init__(
         self,
         root: Path,
-        max_points_per_segment: int,
+        max_points_per_segment: int | None,
         mailbox_size: int,
         flush_interval: float,
         mailbox_wait: float = 10.0,

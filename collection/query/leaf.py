@@ -52,7 +52,13 @@ class _InFlight:
     searches = 0
 
 
-def _candidates(seg: AppendableSegment, flt: Filter | None, exclude: set[Any]) -> np.ndarray:
+def _candidates(
+    seg: AppendableSegment, flt: Filter | None, exclude: set[Any]
+) -> np.ndarray | None:
+    """The offsets a leaf search may return; ``None`` for every live point (a segment then
+    uses its cached masks instead of one built per call)."""
+    if flt is None and not exclude:
+        return None
     live = seg.live_mask()
     if flt is not None:
         live &= mask(flt, seg)
@@ -109,7 +115,7 @@ async def search(
     weight = np.asarray(query[1] if isinstance(query, tuple) else query).size
     # The candidate masks are computed here, on the trio thread, where the actor cannot change
     # a payload index mid-read.
-    picked: list[tuple[AppendableSegment, np.ndarray]] = []
+    picked: list[tuple[AppendableSegment, np.ndarray | None]] = []
     for seg in segments:
         if params is not None and params.indexed_only and seg.appendable and (
             seg.size > INDEXED_ONLY_SMALL

@@ -32,7 +32,7 @@ def test_defaults() -> None:
     assert settings.service.log_level_number == logging.INFO
     assert settings.storage.path == Path("./storage")
     assert settings.storage.flush_interval_sec == 5.0
-    assert settings.storage.max_points_per_segment == 20000
+    assert settings.storage.max_points_per_segment is None  # the collections shape segments
     assert settings.limits.max_limit == 100000
     assert settings.limits.max_batch_points == 100000
     assert settings.limits.max_prefetch_depth == 8
