@@ -29,7 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import clustered, sparse_rows  # noqa: E402
+from bench_common import clustered, sparse_rows  # noqa: E402
 
 from tests.server import HeronProcess  # noqa: E402
 
