@@ -76,5 +76,5 @@ def request_list(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def check_batch_size(limits: LimitsSettings, record: dict[str, Any]) -> None:
     """Refuse an update that carries more points than ``limits.max_batch_points``."""
     most = limits.max_batch_points
-    if len(record.get("points") or ()) > most:
+    if len(record.get("ids") or record.get("points") or ()) > most:
         raise BadRequest(f"Wrong input: at most {most} points may be sent in one request")
