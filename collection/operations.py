@@ -171,12 +171,16 @@ def check_payload(value: Any) -> dict[str, Any] | None:
 UPDATE_MODES = ("upsert", "insert_only", "update_only")
 
 
-def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
+def upsert(config: CollectionConfig, body: dict[str, Any], parsed: Any = None) -> Record:
     """Record for ``PUT /points``: a points list or a columnar batch; the last id wins.
 
     The record is columnar (``segments.columns``): ids, payloads and per vector name the
-    stacked arrays, parsed in bulk when the batch allows (``collection.bulk``)."""
-    if "points" in body and body["points"] is not None:
+    stacked arrays, parsed in bulk when the batch allows (``collection.bulk``). ``parsed``:
+    (ids, payloads, columns) already read from the JSON text (``collection.bulk_json``), with
+    ``body`` the rest of the request."""
+    if parsed is not None:
+        ids, payloads, vectors = parsed
+    elif "points" in body and body["points"] is not None:
         raw = body["points"]
         if not isinstance(raw, list):
             raise BadRequest("Format error in JSON body: points must be a list")
@@ -185,7 +189,10 @@ def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
         except NotBulk:  # something to refuse or unusual: the per-point path says what
             ids, payloads, vectors = _per_point(config, _points(config, raw))
     elif isinstance(body.get("batch"), dict):
-        ids, payloads, vectors = _per_point(config, _batch_points(config, body["batch"]))
+        try:
+            ids, payloads, vectors = points_columns(config, _batch_as_points(body["batch"]))
+        except NotBulk:
+            ids, payloads, vectors = _per_point(config, _batch_points(config, body["batch"]))
     else:
         raise BadRequest("Format error in JSON body: expected `points` or `batch`")
     if len(set(ids)) != len(ids):  # the last occurrence of an id wins
@@ -228,6 +235,30 @@ def _per_point(
 ) -> tuple[list[Any], list[Any], dict[str, columns.Column]]:
     """(ids, payloads, columns) of checked points."""
     return columns.upsert_parts({"points": points}, config.segment.names())
+
+
+def _batch_as_points(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """A well-formed columnar batch as a points list (``NotBulk`` if anything is off)."""
+    ids, vectors, payloads = batch.get("ids"), batch.get("vectors"), batch.get("payloads")
+    if type(ids) is not list:
+        raise NotBulk
+    n = len(ids)
+    per_name = {None: vectors} if type(vectors) is list else vectors
+    if type(per_name) is not dict or any(
+        type(col) is not list or len(col) != n for col in per_name.values()
+    ):
+        raise NotBulk
+    if payloads is not None and (type(payloads) is not list or len(payloads) != n):
+        raise NotBulk
+    named = [(name or UNNAMED, col) for name, col in per_name.items()]
+    return [
+        {
+            "id": pid,
+            "vector": {name: col[i] for name, col in named if col[i] is not None},
+            "payload": None if payloads is None else payloads[i],
+        }
+        for i, pid in enumerate(ids)
+    ]
 
 
 def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[str, Any]]:

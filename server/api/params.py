@@ -1,10 +1,14 @@
 """Request parameters every front end hands over the same way: query-string flags as strings,
-the body as parsed JSON. Their checks and the configured limits live here, once."""
+the body as parsed JSON (or unparsed, ``JsonBytes``, for the operations that read it their own
+way). Their checks and the configured limits live here, once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from collection.errors import BadRequest, format_error, invalid
 from server.config import LimitsSettings
@@ -40,6 +44,25 @@ def timeout(query: Query) -> float | None:
         raise invalid("timeout", f"value {seconds} invalid, must be 1 or larger",
                       "query parameters")
     return float(seconds)
+
+
+@dataclass(frozen=True)
+class JsonBytes:
+    """A request's JSON body, not parsed yet (for operations with ``raw_json``)."""
+
+    data: bytes
+
+
+def parse_json(data: bytes | JsonBytes) -> Any:
+    """A JSON body parsed (None when empty); malformed JSON is a 400."""
+    if isinstance(data, JsonBytes):
+        data = data.data
+    if not data or not data.strip():
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise format_error(str(exc)) from None
 
 
 def body_object(body: Any) -> dict[str, Any]:

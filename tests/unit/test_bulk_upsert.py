@@ -8,10 +8,12 @@ import copy
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from collection import operations
 from collection.bulk import NotBulk, points_columns
+from collection.bulk_json import points_from_json
 from collection.config import CollectionConfig
 from collection.errors import HeronError
 from segments.holder import SegmentHolder
@@ -149,3 +151,67 @@ def test_columnar_and_per_point_records_apply_alike() -> None:
         b.apply(op, {"op": "upsert", "points": list(last.values())})
     assert _state(a) == _state(b)
     assert len(_state(a)) == 11
+
+
+@pytest.mark.parametrize("raw", GOOD)
+def test_json_text_path_gives_what_the_parsed_path_gives(raw: list[Any]) -> None:
+    body = {"points": raw, "update_mode": "upsert", "update_filter": {"must": []}}
+    rest, (ids, payloads, cols) = points_from_json(CONFIG, orjson.dumps(body))
+    assert rest == {"update_mode": "upsert", "update_filter": {"must": []}}
+    ids2, payloads2, cols2 = _per_point(copy.deepcopy(raw))
+    assert ids == ids2 and payloads == payloads2
+    _same_columns(cols, cols2)
+
+
+@pytest.mark.parametrize("raw", BAD)
+def test_json_text_path_leaves_what_to_refuse(raw: list[Any]) -> None:
+    with pytest.raises(NotBulk):
+        points_from_json(CONFIG, orjson.dumps({"points": raw}))
+
+
+@pytest.mark.parametrize("text", [
+    b'{"points": [{"id": 1, "id": 2, "vector": {"d": [1, 2, 3]}}]}',
+    b'{"points": [{"id": 1, "vector": {"d": [1, 2, 3], "d": [3, 2, 1]}}]}',
+    b'{"points": [{"id": 1, "vector": {"d": [[1, 2], 3]}}]}',
+    b'{"points": [{"id": 1, "vector": {"d": [1, 2, 3e400]}}]}',
+    b'{"points": [{"id": 1, "vector": null}]}',
+    b'{"points": [{"id": 1, "vector": {"s": {"indices": [1], "values": [1], "model": "x"}}}]}',
+    b'{"points": [{"id": 1, "vector": {"d": [1, 2, 3]}}], "points": []}',
+    b'{"points": [{"id": 1, "vector": {"d": [1, 2, 3]}}',
+    b'[1, 2]',
+    b'{"batch": {"ids": [1], "vectors": {"d": [[1, 2, 3]]}}}',
+])
+def test_json_text_path_declines_unusual_text(text: bytes) -> None:
+    with pytest.raises(NotBulk):
+        points_from_json(CONFIG, text)
+
+
+def _legacy_batch(batch: dict[str, Any]) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    return operations._per_point(CONFIG, operations._batch_points(CONFIG, batch))
+
+
+@pytest.mark.parametrize("batch", [
+    {"ids": [1, 2, 3], "vectors": {"d": [[1, 2, 3], [4, 5, 6], None],
+                                   "s": [None, {"indices": [2, 1], "values": [1, 2]}, None]},
+     "payloads": [{"a": 1}, None, {"b": 2}]},
+    {"ids": [1, 2], "vectors": {"u": [[1, 2], [300, -1]]}},
+])
+def test_columnar_batches_parse_in_bulk_alike(batch: dict[str, Any]) -> None:
+    record = operations.upsert(CONFIG, {"batch": copy.deepcopy(batch)})
+    ids, payloads, cols = _legacy_batch(copy.deepcopy(batch))
+    assert record["ids"] == ids and record["payloads"] == payloads
+    _same_columns(record["vectors"], cols)
+
+
+@pytest.mark.parametrize("batch", [
+    {"ids": [1, 2], "vectors": {"d": [[1, 2, 3]]}},
+    {"ids": [1], "vectors": {"d": [[1, True, 3]]}},
+    {"ids": [1], "vectors": [[1, 2, 3]], "payloads": [1]},
+    {"ids": [1], "vectors": "no"},
+])
+def test_bad_columnar_batches_get_the_per_point_error(batch: dict[str, Any]) -> None:
+    with pytest.raises(HeronError) as bulk_err:
+        operations.upsert(CONFIG, {"batch": copy.deepcopy(batch)})
+    with pytest.raises(HeronError) as legacy_err:
+        _legacy_batch(copy.deepcopy(batch))
+    assert bulk_err.value.message == legacy_err.value.message
