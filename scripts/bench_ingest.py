@@ -148,10 +148,17 @@ def main() -> int:
                     took = timed_start(server)
                     lines.append(f"restart after kill -9, {n} points pending in the WAL: "
                                  f"{took:.2f} s (count {count(http, 'idx')})")
-                    server.stop()  # graceful: flushed
+                    t0 = time.perf_counter()
+                    while http.get("/collections/idx").json()["result"]["status"] != "green":
+                        time.sleep(0.2)
+                    lines.append(f"green {time.perf_counter() - t0:.1f} s after that restart")
+                    server.stop()  # graceful: flushed, indexed segments saved
                     took = timed_start(server)
-                    lines.append(f"restart after a graceful stop (flushed): {took:.2f} s "
+                    lines.append(f"restart after a graceful stop (flushed, green): {took:.2f} s "
                                  f"(count {count(http, 'idx')})")
+                    empty = HeronProcess(Path(tmp) / "empty")
+                    lines.append(f"anchor: start on an empty storage {timed_start(empty):.2f} s")
+                    empty.stop()
                     lines.append(f"GET / p50 after {root_p50(http):.2f} ms")
         finally:
             server.stop()
