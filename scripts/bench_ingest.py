@@ -103,12 +103,15 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--sections", default="dense,index,restart")
-    ap.add_argument("--profile", type=Path, default=None, help="directory for py-spy svgs")
+    ap.add_argument("--profile", type=Path, default=None, help="directory for py-spy stacks")
+    ap.add_argument("--no-index", action="store_true",
+                    help="indexing_threshold 0: no HNSW builds competing with the load")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
     n, dim = args.points, args.dim
     dense = clustered(n, dim, args.seed)
-    lines = [f"points={n} dim={dim} batch={args.batch}"]
+    lines = [f"points={n} dim={dim} batch={args.batch} no_index={args.no_index}"]
+    extra = {"optimizers_config": {"indexing_threshold": 0}} if args.no_index else {}
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="heron-ingest-") as tmp:
@@ -122,7 +125,7 @@ def main() -> int:
                     pts = [{"id": i, "vector": dense[i]} for i in range(n)]
                     spy = profiled(server, args.profile and args.profile / "dense.txt")
                     cpu, client = cpu_seconds(server), time.process_time()
-                    rate = load(http, "dense", {"vectors": {"size": dim, "distance": "Cosine"}},
+                    rate = load(http, "dense", {"vectors": {"size": dim, "distance": "Cosine"}, **extra},
                                 pts, args.batch)
                     cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
                     stop_profile(spy)
@@ -134,7 +137,7 @@ def main() -> int:
                     pts = [{"id": i, "vector": {"d": dense[i], "s": sparse[i]},
                             "payload": {"cat": i % 10}} for i in range(n)]
                     cfg = {"vectors": {"d": {"size": dim, "distance": "Cosine"}},
-                           "sparse_vectors": {"s": {}}}
+                           "sparse_vectors": {"s": {}}, **extra}
                     spy = profiled(server, args.profile and args.profile / "index.txt")
                     cpu, client = cpu_seconds(server), time.process_time()
                     rate = load(http, "idx", cfg, pts, args.batch)

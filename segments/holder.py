@@ -156,16 +156,17 @@ class SegmentHolder:
             )
 
     def _locate_all(self, pids: list[PointId]) -> list[tuple[AppendableSegment, int] | None]:
-        """``locate`` for many ids at once (one pass over the segments)."""
+        """``locate`` for many ids at once: one C-level lookup pass per segment."""
         out: list[tuple[AppendableSegment, int] | None] = [None] * len(pids)
         todo = list(range(len(pids)))
         for seg in self.segments.values():
             if not todo:
                 break
-            get = seg.ids.offsets.get
+            offs = list(map(seg.ids.offsets.get, [pids[i] for i in todo]))
+            if offs.count(None) == len(offs):
+                continue  # none of them here (fresh points: the common case)
             rest = []
-            for i in todo:
-                off = get(pids[i])
+            for i, off in zip(todo, offs, strict=True):
                 if off is None:
                     rest.append(i)
                 else:
