@@ -92,8 +92,7 @@ def _sparse(values: list[Any]) -> columns.Column:
         val_lists.append(vs)
     lengths = np.fromiter(map(len, idx_lists), dtype=np.int64, count=len(idx_lists))
     if not lengths.sum():
-        empty = np.zeros(0, dtype=np.int64)
-        return columns.sparse_column(np.zeros(0, bool), lengths, empty,
+        return columns.sparse_column(np.zeros(0, bool), lengths, np.zeros(0, dtype=np.uint32),
                                      np.zeros(0, dtype=np.float32))
     flat_ix = list(chain.from_iterable(idx_lists))
     flat_vs = list(chain.from_iterable(val_lists))
@@ -108,7 +107,7 @@ def _sparse(values: list[Any]) -> columns.Column:
     if not np.isfinite(vals).all():
         raise NotBulk
     indices, vals = sparse_rows_sorted(lengths, indices, vals)
-    return columns.sparse_column(np.zeros(0, bool), lengths, indices, vals)
+    return columns.sparse_column(np.zeros(0, bool), lengths, indices.astype(np.uint32), vals)
 
 
 def sparse_rows_sorted(

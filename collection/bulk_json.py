@@ -176,4 +176,4 @@ def _sparse(has: np.ndarray, ixs: list[bytes], vss: list[bytes], lengths: list[i
     if not np.isfinite(values).all():
         raise NotBulk
     indices, values = sparse_rows_sorted(length, indices, values)
-    return columns.sparse_column(has, length, indices, values)
+    return columns.sparse_column(has, length, indices.astype(np.uint32), values)

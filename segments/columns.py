@@ -4,7 +4,7 @@ An upsert record (see ``wal.records``) carries ``ids``, ``payloads`` and ``vecto
 vector name a *column*, a plain dict so the WAL can store its arrays as raw bytes:
 
 - ``{"kind": "dense", "has": bool[n], "rows": float32[m, dim]}``
-- ``{"kind": "sparse", "has": bool[n], "lengths": int64[m], "indices": int64[t],
+- ``{"kind": "sparse", "has": bool[n], "lengths": int64[m], "indices": uint32[t],
   "values": float32[t]}`` (each row's indices ascending and unique)
 - ``{"kind": "multi", "has": bool[n], "counts": int64[m], "rows": float32[r, dim]}``
 
@@ -44,7 +44,9 @@ def column_of_items(items: list[Any], has: np.ndarray, dim: int | None = None) -
     ``(indices, values)`` pair, a 1-d dense row or a 2-d multivector)."""
     if items and isinstance(items[0], tuple):
         lengths = np.fromiter((len(ix) for ix, _ in items), dtype=np.int64, count=len(items))
-        indices = np.concatenate([np.asarray(ix, dtype=np.int64) for ix, _ in items])
+        indices = np.concatenate([np.asarray(ix, dtype=np.int64) for ix, _ in items]).astype(
+            np.uint32  # checked u32 indices, stored as the sparse storage keeps them
+        )
         values = np.concatenate([np.asarray(vs, dtype=np.float32) for _, vs in items])
         return sparse_column(has, lengths, indices, values)
     if items and np.ndim(items[0]) == 2:
