@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from collection.config import UNNAMED, CollectionConfig, Datatype
+from collection.bulk import NotBulk, as_datatype, points_columns
+from collection.config import UNNAMED, CollectionConfig
 from collection.errors import BadRequest, HeronError, NotFound, format_error, invalid
 from inference.documents import InferenceError, embed, is_inference
+from segments import columns
 from segments.filter import Filter, FilterError, parse_filter
 from segments.filter.model import FilterShapeError
 from segments.holder import SegmentHolder
@@ -102,15 +104,6 @@ def dense_vector(config: CollectionConfig, name: str, value: Any) -> np.ndarray:
     return arr
 
 
-def as_datatype(arr: np.ndarray, datatype: Datatype | None) -> np.ndarray:
-    """Values as the storage datatype reads them: for uint8, Rust's ``as u8`` (truncated toward
-    zero, saturated to 0..255, NaN -> 0), as Qdrant converts instead of refusing."""
-    if datatype is not Datatype.UINT8 or not arr.size:
-        return arr
-    wide = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
-    return np.clip(np.trunc(wide), 0.0, 255.0).astype(np.float32)
-
-
 def document_vector(config: CollectionConfig, name: str, value: Any, query: bool) -> Any:
     """A Document's sparse vector (embedded as a query or a document) for ``name``."""
     if config.segment.kind(name) != "sparse":
@@ -178,33 +171,37 @@ def check_payload(value: Any) -> dict[str, Any] | None:
 UPDATE_MODES = ("upsert", "insert_only", "update_only")
 
 
-def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
-    """Record for ``PUT /points``: a points list or a columnar batch; the last id wins."""
-    points: list[dict[str, Any]]
-    if "points" in body and body["points"] is not None:
+def upsert(config: CollectionConfig, body: dict[str, Any], parsed: Any = None) -> Record:
+    """Record for ``PUT /points``: a points list or a columnar batch; the last id wins.
+
+    The record is columnar (``segments.columns``): ids, payloads and per vector name the
+    stacked arrays, parsed in bulk when the batch allows (``collection.bulk``). ``parsed``:
+    (ids, payloads, columns) already read from the JSON text (``collection.bulk_json``), with
+    ``body`` the rest of the request."""
+    if parsed is not None:
+        ids, payloads, vectors = parsed
+    elif "points" in body and body["points"] is not None:
         raw = body["points"]
         if not isinstance(raw, list):
             raise BadRequest("Format error in JSON body: points must be a list")
-        points = []
-        for p in raw:
-            if not isinstance(p, dict) or "id" not in p:
-                raise BadRequest("Format error in JSON body: each point needs an id")
-            points.append(
-                {
-                    "id": point_id(p["id"]),
-                    "vector": named_vectors(config, p.get("vector", {})),
-                    "payload": check_payload(p.get("payload")),
-                }
-            )
+        try:
+            ids, payloads, vectors = points_columns(config, raw)
+        except NotBulk:  # something to refuse or unusual: the per-point path says what
+            ids, payloads, vectors = _per_point(config, _points(config, raw))
     elif isinstance(body.get("batch"), dict):
-        points = _batch_points(config, body["batch"])
+        try:
+            ids, payloads, vectors = points_columns(config, _batch_as_points(body["batch"]))
+        except NotBulk:
+            ids, payloads, vectors = _per_point(config, _batch_points(config, body["batch"]))
     else:
         raise BadRequest("Format error in JSON body: expected `points` or `batch`")
-    unique: dict[PointId, dict[str, Any]] = {}
-    for p in points:
-        unique.pop(p["id"], None)
-        unique[p["id"]] = p
-    record = {"op": "upsert", "points": list(unique.values())}
+    if len(set(ids)) != len(ids):  # the last occurrence of an id wins
+        last = {pid: i for i, pid in enumerate(ids)}
+        keep = np.array(sorted(last.values()), dtype=np.int64)
+        ids = [ids[i] for i in keep.tolist()]
+        payloads = [payloads[i] for i in keep.tolist()]
+        vectors = {name: columns.take(col, keep) for name, col in vectors.items()}
+    record = {"op": "upsert", "ids": ids, "payloads": payloads, "vectors": vectors}
     if body.get("update_filter") is not None:
         record["update_filter"] = check_filter(body["update_filter"])
     mode = body.get("update_mode")
@@ -215,6 +212,53 @@ def upsert(config: CollectionConfig, body: dict[str, Any]) -> Record:
     if mode not in (None, "upsert"):
         record["update_mode"] = mode  # insert_only: new ids only; update_only: existing only
     return record
+
+
+def _points(config: CollectionConfig, raw: list[Any]) -> list[dict[str, Any]]:
+    """The points of a ``points`` list checked one by one (the first error is raised)."""
+    points = []
+    for p in raw:
+        if not isinstance(p, dict) or "id" not in p:
+            raise BadRequest("Format error in JSON body: each point needs an id")
+        points.append(
+            {
+                "id": point_id(p["id"]),
+                "vector": named_vectors(config, p.get("vector", {})),
+                "payload": check_payload(p.get("payload")),
+            }
+        )
+    return points
+
+
+def _per_point(
+    config: CollectionConfig, points: list[dict[str, Any]]
+) -> tuple[list[Any], list[Any], dict[str, columns.Column]]:
+    """(ids, payloads, columns) of checked points."""
+    return columns.upsert_parts({"points": points}, config.segment.names())
+
+
+def _batch_as_points(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """A well-formed columnar batch as a points list (``NotBulk`` if anything is off)."""
+    ids, vectors, payloads = batch.get("ids"), batch.get("vectors"), batch.get("payloads")
+    if type(ids) is not list:
+        raise NotBulk
+    n = len(ids)
+    per_name = {None: vectors} if type(vectors) is list else vectors
+    if type(per_name) is not dict or any(
+        type(col) is not list or len(col) != n for col in per_name.values()
+    ):
+        raise NotBulk
+    if payloads is not None and (type(payloads) is not list or len(payloads) != n):
+        raise NotBulk
+    named = [(name or UNNAMED, col) for name, col in per_name.items()]
+    return [
+        {
+            "id": pid,
+            "vector": {name: col[i] for name, col in named if col[i] is not None},
+            "payload": None if payloads is None else payloads[i],
+        }
+        for i, pid in enumerate(ids)
+    ]
 
 
 def _batch_points(config: CollectionConfig, batch: dict[str, Any]) -> list[dict[str, Any]]:
@@ -412,7 +456,7 @@ def _batch_check(subs: list[Record]) -> Check:
         for rec in subs:
             op = rec["op"]
             if op == "upsert":
-                ids = [p["id"] for p in rec["points"]]
+                ids = rec["ids"]
                 added.update(ids)
                 removed.difference_update(ids)
                 continue

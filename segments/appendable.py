@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from segments import columns
 from segments.id_tracker import IdTracker
 from segments.ids import PointId
 from segments.payload_index import FieldIndex, build_index
@@ -167,17 +168,26 @@ class AppendableSegment:
         self,
         op_num: int,
         pids: list[PointId],
-        vectors: dict[str, tuple[list[Any], np.ndarray]],
+        vectors: dict[str, tuple[Any, np.ndarray]],
         payloads: list[Payload | None],
     ) -> None:
         """Insert or replace whole points; ``vectors[name] = (items, has)``: the items of the
-        points that have that vector (in order) and a mask aligned with ``pids``."""
+        points that have that vector (in order: a list of storage items or a column of
+        ``segments.columns``) and a mask aligned with ``pids``."""
+        if len(payloads) != len(pids):
+            raise ValueError("upsert: one payload per point id")
         offsets, _ = self.ids.assign(pids)
         size = self.ids.size
-        while len(self._payloads) < size:
-            self._payloads.append(None)
-        for off, payload in zip(offsets.tolist(), payloads, strict=True):
-            self._payloads[off] = payload
+        if len(self._payloads) < size:
+            self._payloads.extend([None] * (size - len(self._payloads)))
+        first = int(offsets[0]) if len(offsets) else 0
+        if len(offsets) and offsets[-1] == first + len(offsets) - 1 and (
+            np.all(np.diff(offsets) == 1)
+        ):
+            self._payloads[first : first + len(offsets)] = payloads  # fresh points, in order
+        else:
+            for off, payload in zip(offsets.tolist(), payloads, strict=True):
+                self._payloads[off] = payload
         for name, store in self.vectors.items():
             store.ensure_capacity(size)
             items_has = vectors.get(name)
@@ -185,8 +195,12 @@ class AppendableSegment:
                 store.remove(offsets)
                 continue
             items, has = items_has
-            store.remove(offsets[~has])
-            store.put(offsets[has], items)
+            if not has.all():
+                store.remove(offsets[~has])
+            if isinstance(items, dict):
+                columns.put(store, offsets[has], items)
+            else:
+                store.put(offsets[has], items)
         self._reindex(offsets)
         self._touch(op_num, offsets)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from segments import storage
+from segments import columns, storage
 from segments.appendable import AppendableSegment
 from segments.filter import Filter, mask, parse_filter
 from segments.ids import PointId
@@ -122,15 +122,18 @@ class SegmentHolder:
         self.version = op_num
 
     def _op_upsert(self, op_num: int, record: dict[str, Any]) -> None:
-        points = record["points"]
+        """Upsert a batch (columnar, or per point as format-1 records and moved points are):
+        each point is routed to the segment holding it, or to the write segment if new."""
+        ids, payloads, vectors = columns.upsert_parts(record, self.config.names())
+        blocked = self._not_matching(record.get("update_filter"), ids)
+        mode = record.get("update_mode", "upsert")
+        where = self._locate_all(ids)
         groups: dict[int, list[int]] = {}
         fresh: list[int] = []
-        blocked = self._not_matching(record.get("update_filter"), [p["id"] for p in points])
-        mode = record.get("update_mode", "upsert")
-        for i, point in enumerate(points):
-            if point["id"] in blocked:
+        for i, pid in enumerate(ids):
+            if blocked and pid in blocked:
                 continue
-            found = self.locate(point["id"])
+            found = where[i]
             if (mode == "insert_only" and found is not None) or (
                 mode == "update_only" and found is None
             ):
@@ -150,23 +153,32 @@ class SegmentHolder:
             if fresh:
                 self.write_segment = self._new_segment()
         for seg_id, idxs in groups.items():
-            seg = self.segments[seg_id]
-            chunk = [points[i] for i in idxs]
-            seg.upsert(
-                op_num,
-                [p["id"] for p in chunk],
-                self._vector_block(chunk),
-                [p.get("payload") for p in chunk],
+            idx = np.asarray(idxs, dtype=np.int64)
+            block = {}
+            for name, col in vectors.items():
+                sub = columns.take(col, idx)
+                block[name] = (sub, np.asarray(sub["has"], dtype=bool))
+            self.segments[seg_id].upsert(
+                op_num, [ids[i] for i in idxs], block, [payloads[i] for i in idxs]
             )
 
-    def _vector_block(self, points: list[dict[str, Any]]) -> dict[str, tuple[list[Any], np.ndarray]]:
-        """Per vector name: the items of the points that have it, and which points do."""
-        out: dict[str, tuple[list[Any], np.ndarray]] = {}
-        for name in self.config.names():
-            has = np.array([name in (p.get("vector") or {}) for p in points], dtype=bool)
-            if has.any():
-                items = [storage_item(p["vector"][name]) for p in points if name in p["vector"]]
-                out[name] = (items, has)
+    def _locate_all(self, pids: list[PointId]) -> list[tuple[AppendableSegment, int] | None]:
+        """``locate`` for many ids at once: one C-level lookup pass per segment."""
+        out: list[tuple[AppendableSegment, int] | None] = [None] * len(pids)
+        todo = list(range(len(pids)))
+        for seg in self.segments.values():
+            if not todo:
+                break
+            offs = list(map(seg.ids.offsets.get, [pids[i] for i in todo]))
+            if offs.count(None) == len(offs):
+                continue  # none of them here (fresh points: the common case)
+            rest = []
+            for i, off in zip(todo, offs, strict=True):
+                if off is None:
+                    rest.append(i)
+                else:
+                    out[i] = (seg, off)
+            todo = rest
         return out
 
     def _move_to_write_segment(

@@ -42,6 +42,15 @@ class IdTracker:
 
     def assign(self, pids: list[PointId]) -> tuple[np.ndarray, np.ndarray]:
         """Offsets for these ids, appending new ones; returns (offsets, is_new mask)."""
+        known = list(map(self.offsets.get, pids))
+        if known.count(None) == len(pids) and len(set(pids)) == len(pids):  # all new: append
+            start = len(self.ids)
+            self.ids.extend(pids)
+            self.offsets.update(zip(pids, range(start, start + len(pids)), strict=True))
+            self._grow(len(self.ids))
+            offsets = np.arange(start, start + len(pids), dtype=np.int64)
+            self.deleted[offsets] = False
+            return offsets, np.ones(len(pids), dtype=bool)
         offsets = np.empty(len(pids), dtype=np.int64)
         is_new = np.zeros(len(pids), dtype=bool)
         for i, pid in enumerate(pids):

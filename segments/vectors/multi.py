@@ -157,16 +157,28 @@ class MultiVectors:
             raise ValueError("put: offsets and matrices differ in length")
         if len(offsets) == 0:
             return
-        keep = last_occurrences(offsets)
-        if len(keep) != len(offsets):
-            offsets = offsets[keep]
-            matrices = [matrices[i] for i in keep.tolist()]
         mats = [np.asarray(m, dtype=np.float32) for m in matrices]
         for m in mats:
             if m.ndim != 2 or m.shape[1] != self.dim or m.shape[0] == 0:
                 raise ValueError(f"put: a multivector must be a non-empty m x {self.dim} matrix")
         counts = np.fromiter((len(m) for m in mats), dtype=np.int64, count=len(mats))
-        flat = self._to_stored(np.concatenate(mats))
+        self.put_flat(offsets, counts, np.concatenate(mats))
+
+    def put_flat(self, offsets: np.ndarray, counts: np.ndarray, rows: np.ndarray) -> None:
+        """``put`` in the flat form: multivector k is the next ``counts[k]`` (>= 1) of ``rows``,
+        stored at ``offsets[k]``; a repeated offset keeps its last multivector."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.float32).reshape(-1, self.dim)
+        if len(offsets) != len(counts) or int(counts.sum()) != len(rows) or (counts < 1).any():
+            raise ValueError(f"put: a multivector must be a non-empty m x {self.dim} matrix")
+        if len(offsets) == 0:
+            return
+        keep = last_occurrences(offsets)
+        if len(keep) != len(offsets):
+            rows = rows[gather_positions((np.cumsum(counts) - counts)[keep], counts[keep])]
+            offsets, counts = offsets[keep], counts[keep]
+        flat = self._to_stored(rows)
         self.ensure_capacity(int(offsets.max()) + 1)
         self._drop(offsets)
         self._reserve(len(flat))

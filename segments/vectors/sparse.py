@@ -188,30 +188,47 @@ class SparseVectors:
 
     def put(self, offsets: np.ndarray, vectors: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         """Store sparse vectors (indices ascending and unique) at offsets, replacing old ones."""
-        offsets = np.asarray(offsets, dtype=np.int64)
         if len(offsets) != len(vectors):
             raise ValueError("put: offsets and vectors differ in length")
         if len(offsets) == 0:
             return
-        keep = last_occurrences(offsets)
-        if len(keep) != len(offsets):
-            offsets = offsets[keep]
-            vectors = [vectors[i] for i in keep.tolist()]
-        self.ensure_capacity(int(offsets.max()) + 1)
         lengths = np.fromiter((len(ix) for ix, _ in vectors), dtype=np.int64, count=len(vectors))
         value_lengths = np.fromiter(
             (len(vs) for _, vs in vectors), dtype=np.int64, count=len(vectors)
         )
         if not np.array_equal(lengths, value_lengths):
             raise ValueError("put: a sparse vector has different numbers of indices and values")
+        self.put_flat(
+            offsets,
+            lengths,
+            np.concatenate([np.asarray(ix, dtype=np.int64) for ix, _ in vectors]),
+            np.concatenate([np.asarray(vs, dtype=np.float32) for _, vs in vectors]),
+        )
+
+    def put_flat(
+        self, offsets: np.ndarray, lengths: np.ndarray, indices: np.ndarray, values: np.ndarray
+    ) -> None:
+        """``put`` in the flat form: row k (``lengths[k]`` entries of ``indices``/``values``,
+        rows back to back) goes to ``offsets[k]``; a repeated offset keeps its last row."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
         total = int(lengths.sum())
+        if len(offsets) != len(lengths) or total != len(indices) or total != len(values):
+            raise ValueError("put: offsets, lengths and entries do not match")
+        if len(offsets) == 0:
+            return
+        keep = last_occurrences(offsets)
+        if len(keep) != len(offsets):
+            pos = gather_positions((np.cumsum(lengths) - lengths)[keep], lengths[keep])
+            offsets, lengths = offsets[keep], lengths[keep]
+            indices, values = indices[pos], values[pos]
+            total = len(pos)
+        self.ensure_capacity(int(offsets.max()) + 1)
         self._drop(offsets)
         self._reserve(total)
         if total:
-            flat_idx = np.concatenate([np.asarray(ix, dtype=np.int64) for ix, _ in vectors])
-            flat_val = np.concatenate([np.asarray(vs, dtype=np.float32) for _, vs in vectors])
-            self.indices[self.used : self.used + total] = flat_idx
-            self.values[self.used : self.used + total] = flat_val
+            self.indices[self.used : self.used + total] = indices
+            self.values[self.used : self.used + total] = values
         self.starts[offsets] = self.used + np.cumsum(lengths) - lengths
         self.lengths[offsets] = lengths
         self.present[offsets] = True

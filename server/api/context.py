@@ -66,6 +66,9 @@ class Op:
     name: str
     auth: AuthClass
     run: Handler
+    raw_json: bool = False
+    """The operation takes a JSON body as ``params.JsonBytes`` (unparsed) and parses it its own
+    way (upsert reads vectors straight into numpy); other callers may still pass parsed JSON."""
 
 
 def ops(*rows: Op) -> dict[str, Op]:

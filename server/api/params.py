@@ -1,10 +1,14 @@
 """Request parameters every front end hands over the same way: query-string flags as strings,
-the body as parsed JSON. Their checks and the configured limits live here, once."""
+the body as parsed JSON (or unparsed, ``JsonBytes``, for the operations that read it their own
+way). Their checks and the configured limits live here, once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from collection.errors import BadRequest, format_error, invalid
 from server.config import LimitsSettings
@@ -42,6 +46,25 @@ def timeout(query: Query) -> float | None:
     return float(seconds)
 
 
+@dataclass(frozen=True)
+class JsonBytes:
+    """A request's JSON body, not parsed yet (for operations with ``raw_json``)."""
+
+    data: bytes
+
+
+def parse_json(data: bytes | JsonBytes) -> Any:
+    """A JSON body parsed (None when empty); malformed JSON is a 400."""
+    if isinstance(data, JsonBytes):
+        data = data.data
+    if not data or not data.strip():
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise format_error(str(exc)) from None
+
+
 def body_object(body: Any) -> dict[str, Any]:
     """The body as a JSON object (an absent body is ``{}``)."""
     if body is None:
@@ -76,5 +99,5 @@ def request_list(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def check_batch_size(limits: LimitsSettings, record: dict[str, Any]) -> None:
     """Refuse an update that carries more points than ``limits.max_batch_points``."""
     most = limits.max_batch_points
-    if len(record.get("points") or ()) > most:
+    if len(record.get("ids") or record.get("points") or ()) > most:
         raise BadRequest(f"Wrong input: at most {most} points may be sent in one request")

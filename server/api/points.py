@@ -11,13 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from collection import operations as builders
+from collection.bulk import NotBulk
+from collection.bulk_json import points_from_json
 from collection.errors import BadRequest, NotFound
 from collection.query import facet as facets
 from collection.query.scrolling import scroll_ordered
 from segments.ids import normalize_id
 from server.api.context import Context, Handler, Op, ops, update_result
 from server.api.models import CountRequest, PointRequest, ScrollRequest
-from server.api.params import Query, body_object, check_batch_size, flag
+from server.api.params import JsonBytes, Query, body_object, check_batch_size, flag, parse_json
 
 Path = dict[str, str]
 
@@ -36,6 +38,25 @@ def _update(build: Callable[[Any, dict[str, Any]], Any]) -> Handler:
         return update_result(res)
 
     return run
+
+
+async def upsert_points(ctx: Context, path: Path, query: Query, body: Any) -> Any:
+    """``PUT /points``: a REST body comes unparsed and its vectors go from the JSON text to
+    numpy (``collection.bulk_json``); any other body, or one that path declines, is parsed
+    and checked as usual."""
+    coll = ctx.collection(path["collection_name"])
+    parsed = None
+    if isinstance(body, JsonBytes):
+        try:
+            rest, parsed = points_from_json(coll.config, body.data)
+        except NotBulk:
+            body = parse_json(body)
+        else:
+            body = rest
+    record = builders.upsert(coll.config, body_object(body), parsed)
+    check_batch_size(ctx.limits, record)
+    res = await coll.update(record, wait=flag(query, "wait", False))
+    return update_result(res)
 
 
 async def batch_update(ctx: Context, path: Path, query: Query, body: Any) -> Any:
@@ -93,7 +114,7 @@ async def facet(ctx: Context, path: Path, query: Query, body: Any) -> Any:
 
 B = builders.BUILDERS
 OPS = ops(
-    Op("upsert_points", "write", _update(B["upsert"])),
+    Op("upsert_points", "write", upsert_points, raw_json=True),
     Op("delete_points", "write", _update(B["delete"])),
     Op("set_payload", "write", _update(B["set_payload"])),
     Op("overwrite_payload", "write", _update(B["overwrite_payload"])),

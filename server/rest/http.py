@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 from quart import Response, g, request, send_file
 
-from collection.errors import BadRequest, HeronError, NotFound, PayloadTooLarge, format_error
+from collection.errors import BadRequest, HeronError, NotFound, PayloadTooLarge
 from server.api.auth import presented_key
 from server.api.context import ACCEPTED, FileResult
-from server.api.dispatch import Api
+from server.api.dispatch import OPERATIONS, Api
 from server.api.errors import to_heron_error
+from server.api.params import JsonBytes, parse_json
 from server.api.snapshots import UPLOADED
 from server.rest.routes import Render
 
@@ -30,15 +31,13 @@ def request_key() -> str | None:
     return presented_key(request.headers)
 
 
-async def json_body() -> Any:
-    """The request's JSON body (None when empty); malformed JSON is a 400."""
+async def json_body(raw: bool = False) -> Any:
+    """The request's JSON body (None when empty); malformed JSON is a 400. ``raw``: the bytes
+    unparsed (``JsonBytes``), for an operation that parses them its own way."""
     data = await request.get_data(cache=False)
-    if not data or not data.strip():
-        return None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise format_error(str(exc)) from None
+    if raw and data and data.strip():
+        return JsonBytes(data)
+    return parse_json(data)
 
 
 def envelope(result: Any, status: int = 200) -> Response:
@@ -108,11 +107,15 @@ async def answer(how: Render, result: Any) -> Response:
 def view(api: Api, op: str, how: Render) -> Callable[..., Awaitable[Response]]:
     """The Quart view of one operation: URL parameters are its path parameters."""
 
+    raw = op in OPERATIONS and OPERATIONS[op].raw_json
+
     async def handle(**path: str) -> Response:
         if how == "upload":
             body: Any = await upload_body(api)
+        elif request.method in BODY_METHODS:
+            body = await json_body(raw)
         else:
-            body = await json_body() if request.method in BODY_METHODS else None
+            body = None
         query = request.args.to_dict() if request.query_string else {}
         return await answer(how, await api.run(op, path, query, body))
 

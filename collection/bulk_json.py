@@ -1,0 +1,179 @@
+"""An upsert body read straight from its JSON bytes: vectors go from the text to numpy.
+
+``points_from_json`` parses ``PUT /points`` with simdjson (PyPI ``pysimdjson``) and copies
+every vector out of the parsed document as a buffer of doubles or integers (``as_buffer``,
+which refuses anything but numbers), so no Python float is made per vector element. Ids,
+payloads and the body's other fields become Python values as orjson would make them. Like
+``collection.bulk``, it accepts only what the per-point path accepts, with the same values;
+anything else (malformed JSON, a duplicate key, a value to refuse, a Document, a multivector)
+raises ``NotBulk`` and the caller parses the body with orjson and goes the usual way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import simdjson
+
+from collection.bulk import NotBulk, as_datatype, sparse_rows_sorted
+from collection.config import UNNAMED, CollectionConfig
+from segments import columns
+from segments.ids import MAX_ID, normalize_id
+from segments.vectors.sparse import MAX_INDEX
+
+_INFERENCE = ("model",)
+
+
+def _plain(value: Any) -> Any:
+    """A simdjson value as the Python value orjson would give (objects: last key wins)."""
+    if isinstance(value, simdjson.Object):
+        return value.as_dict()
+    if isinstance(value, simdjson.Array):
+        return value.as_list()
+    return value
+
+
+def _keys(obj: Any) -> list[str]:
+    """An object's keys, refusing duplicates (simdjson finds the first, orjson keeps the last)."""
+    keys = list(obj.keys())
+    if len(set(keys)) != len(keys):
+        raise NotBulk
+    return keys
+
+
+def _flat(arr: Any, of_type: str) -> bytes:
+    """A flat JSON array of numbers as raw 8-byte values (nested arrays are refused)."""
+    try:
+        buf = bytes(arr.as_buffer(of_type=of_type))
+    except (TypeError, ValueError):
+        raise NotBulk from None
+    if len(buf) != 8 * len(arr):
+        raise NotBulk
+    return buf
+
+
+def points_from_json(
+    config: CollectionConfig, data: bytes
+) -> tuple[dict[str, Any], tuple[list[Any], list[Any], dict[str, columns.Column]]]:
+    """(the body without ``points``, (ids, payloads, columns) of its points), or ``NotBulk``."""
+    parser = simdjson.Parser()
+    try:
+        doc = parser.parse(data)
+    except (ValueError, TypeError, RuntimeError):
+        raise NotBulk from None
+    try:
+        return _read(config, doc)
+    finally:
+        del doc
+
+
+def _read(
+    config: CollectionConfig, doc: Any
+) -> tuple[dict[str, Any], tuple[list[Any], list[Any], dict[str, columns.Column]]]:
+    if not isinstance(doc, simdjson.Object):
+        raise NotBulk
+    top = _keys(doc)
+    rest = {k: _plain(doc[k]) for k in top if k != "points"}
+    raw = doc["points"] if "points" in top else None
+    if not isinstance(raw, simdjson.Array):
+        raise NotBulk
+    n = len(raw)
+    ids: list[Any] = []
+    payloads: list[Any] = []
+    dense: dict[str, tuple[list[int], list[bytes]]] = {}
+    sparse: dict[str, tuple[list[int], list[bytes], list[bytes], list[int]]] = {}
+    for i, p in enumerate(raw):
+        if not isinstance(p, simdjson.Object):
+            raise NotBulk
+        keys = _keys(p)
+        if "id" not in keys:
+            raise NotBulk
+        pid = p["id"]
+        if type(pid) is not int or not 0 <= pid <= MAX_ID:
+            try:
+                pid = normalize_id(_plain(pid))
+            except ValueError:
+                raise NotBulk from None
+        ids.append(pid)
+        vec = p["vector"] if "vector" in keys else None
+        if isinstance(vec, simdjson.Array):
+            named: list[tuple[str, Any]] = [(UNNAMED, vec)]
+        elif isinstance(vec, simdjson.Object):
+            named = [(k, vec[k]) for k in _keys(vec)]
+        elif vec is None and "vector" not in keys:
+            named = []
+        else:
+            raise NotBulk
+        for name, value in named:
+            key = name or UNNAMED
+            if isinstance(value, simdjson.Array):
+                at, rows = dense.setdefault(key, ([], []))
+                at.append(i)
+                rows.append(_flat(value, "d"))
+                continue
+            if not isinstance(value, simdjson.Object):
+                raise NotBulk
+            fields = _keys(value)
+            if any(k in fields for k in _INFERENCE) or "indices" not in fields or (
+                "values" not in fields
+            ):
+                raise NotBulk  # a Document to embed, or a shape the per-point path explains
+            ix, vs = value["indices"], value["values"]
+            if not isinstance(ix, simdjson.Array) or not isinstance(vs, simdjson.Array) or len(
+                ix
+            ) != len(vs):
+                raise NotBulk
+            at, ixs, vss, lengths = sparse.setdefault(key, ([], [], [], []))
+            at.append(i)
+            ixs.append(_flat(ix, "i"))
+            vss.append(_flat(vs, "d"))
+            lengths.append(len(ix))
+        payload = p["payload"] if "payload" in keys else None
+        if payload is not None and not isinstance(payload, simdjson.Object):
+            raise NotBulk
+        payloads.append(None if payload is None else payload.as_dict())
+    out: dict[str, columns.Column] = {}
+    for key, (at, rows) in dense.items():
+        out[key] = columns.dense_column(_has(config, key, "dense", at, n),
+                                        _dense(config, key, rows))
+    for key, (at, ixs, vss, lengths) in sparse.items():
+        has = _has(config, key, "sparse", at, n)
+        out[key] = _sparse(has, ixs, vss, lengths)
+    return rest, (ids, payloads, out)
+
+
+def _has(config: CollectionConfig, key: str, kind: str, at: list[int], n: int) -> np.ndarray:
+    """The mask of points holding vector ``key``, once it is known to be of ``kind``."""
+    if key not in config.vectors and key not in config.sparse_vectors:
+        raise NotBulk
+    if config.segment.kind(key) != kind or len(set(at)) != len(at):
+        raise NotBulk
+    has = np.zeros(n, dtype=bool)
+    has[at] = True
+    return has
+
+
+def _dense(config: CollectionConfig, key: str, rows: list[bytes]) -> np.ndarray:
+    params = config.vectors[key]
+    wide = np.frombuffer(b"".join(rows), dtype=np.float64)
+    if len(wide) != params.size * len(rows):
+        raise NotBulk
+    with np.errstate(over="ignore"):
+        out = as_datatype(wide.reshape(len(rows), params.size), params.datatype).astype(np.float32)
+    if not np.isfinite(out).all():
+        raise NotBulk
+    return out
+
+
+def _sparse(has: np.ndarray, ixs: list[bytes], vss: list[bytes], lengths: list[int]) -> columns.Column:
+    length = np.asarray(lengths, dtype=np.int64)
+    indices = np.frombuffer(b"".join(ixs), dtype=np.int64)
+    if len(indices) and (indices.min() < 0 or indices.max() > MAX_INDEX):
+        raise NotBulk
+    with np.errstate(over="ignore"):
+        values = np.frombuffer(b"".join(vss), dtype=np.float64).astype(np.float32)
+    if not np.isfinite(values).all():
+        raise NotBulk
+    indices, values = sparse_rows_sorted(length, indices, values)
+    return columns.sparse_column(has, length, indices.astype(np.uint32), values)
