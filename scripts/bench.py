@@ -178,7 +178,8 @@ def main() -> int:
                 root_p50 = statistics.median(root)
                 lines.append(f"GET / p50 {root_p50:.2f} ms")
                 dense = clustered(n, dim, args.seed)
-                dq = clustered(args.queries, dim, args.seed + 1)
+                dq = clustered(args.queries, dim, args.seed, draw=args.seed + 1)
+                hard = clustered(args.queries, dim, args.seed + 1)
                 sparse = sparse_rows(n, 100, 30_000, args.seed)
                 sq = sparse_rows(args.queries, 20, 30_000, args.seed + 1)
 
@@ -245,7 +246,7 @@ def main() -> int:
                 if "index" in sections:
                     from bench_index import index_section
 
-                    lines.extend(index_section(b, server, dense, dq, sparse, sq, args))
+                    lines.extend(index_section(b, server, dense, dq, hard, sparse, sq, args))
                 if "kinds" in sections:
                     lines.extend(kinds_section(b, dense, dq, args))
         finally:

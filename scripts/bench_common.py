@@ -12,14 +12,20 @@ import numpy as np
 import orjson
 
 
-def clustered(n: int, dim: int, seed: int) -> np.ndarray:
-    """Points around 64 centres in a 32-d subspace, plus a little noise: like embeddings."""
+def clustered(n: int, dim: int, seed: int, draw: int | None = None) -> np.ndarray:
+    """Points around 64 centres in a 32-d subspace, plus a little noise: like embeddings.
+
+    ``seed`` fixes the subspace and the centres; ``draw`` (default: the same seed) the points
+    drawn around them. Queries for a data set are drawn with the data's ``seed`` and another
+    ``draw``, so they come from the same distribution, as an embedding model's queries do;
+    another ``seed`` gives queries off the data's subspace (a hard case for any HNSW graph)."""
     rng = np.random.default_rng(seed)
     basis = rng.normal(size=(32, dim))
     centres = rng.normal(size=(64, 32)) * 3
-    labels = rng.integers(0, 64, size=n)
-    low = centres[labels] + rng.normal(size=(n, 32))
-    return (low @ basis + 0.1 * rng.normal(size=(n, dim))).astype(np.float32)
+    pick = rng if draw is None or draw == seed else np.random.default_rng(draw)
+    labels = pick.integers(0, 64, size=n)
+    low = centres[labels] + pick.normal(size=(n, 32))
+    return (low @ basis + 0.1 * pick.normal(size=(n, dim))).astype(np.float32)
 
 
 def sparse_rows(n: int, nnz: int, vocab: int, seed: int) -> list[dict[str, np.ndarray]]:

@@ -33,30 +33,6 @@ INDEX_CHUNKS = 20
 """A graph is built in this many ``add_items`` batches (at least 1000 rows each), so the
 build's progress can be reported between them."""
 
-DEFAULT_EF = 400
-"""Search-time ef of a graph of up to ``EF_BASE_POINTS`` points when a query names none."""
-EF_BASE_POINTS = 20_000
-EF_EXPONENT = 0.75
-EF_MAX = 4096
-
-
-def default_ef(points: int, ef_construct: int) -> int:
-    """The ef a search uses on a graph of ``points`` points when the query names no
-    ``hnsw_ef`` (a named one is always used as given).
-
-    Qdrant searches with ef_construct; on clustered embedding-like data (intrinsic dimension
-    ~32, ``scripts/bench.py``'s data) that finds well under 0.95 of the true top 10, and the
-    ef needed grows with the graph. Measured with hnswlib (M=16, ef_construct=100), each
-    graph's own recall@10: 20k points ef 400 -> 0.98; 50k ef 600 -> 0.94, ef 800 -> 0.97;
-    100k ef 1200 -> 0.92, ef 1600 -> 0.95; and two graphs of 40k + 60k merged at ef 550 /
-    850 -> 0.96. So: ``DEFAULT_EF`` up to 20k points, then growing as points ** 0.75
-    (40k -> 673, 50k -> 795, 60k -> 912, 100k -> 1337), never below ef_construct and capped
-    at ``EF_MAX`` (past that a graph costs more per query than splitting it would).
-    """
-    scale = max(1.0, points / EF_BASE_POINTS) ** EF_EXPONENT
-    return max(ef_construct, min(EF_MAX, int(round(DEFAULT_EF * scale))))
-
-
 def new_index(distance: Distance, dim: int, capacity: int, hnsw: HnswConfig) -> Any:
     index = hnswlib.Index(space=SPACES[distance], dim=dim)
     index.init_index(
@@ -241,18 +217,10 @@ class GraphSearcher:
                 r.ready.set()
 
 
-def ef_for(points: int, hnsw: HnswConfig, asked: int | None) -> int:
-    """The ef of one search: as asked, else ``default_ef`` for the graph's size."""
-    return asked if asked else default_ef(points, hnsw.ef_construct)
-
-
 __all__ = [
-    "DEFAULT_EF",
     "SPACES",
     "GraphSearcher",
     "build_index",
     "covers",
-    "default_ef",
-    "ef_for",
     "extend_index",
 ]

@@ -1,5 +1,5 @@
 """HNSW graphs of indexed segments: concurrent searches each keep their own ef (and get the
-answer a lone search gets), extended graphs, cached masks and the default ef by graph size."""
+answer a lone search gets), extended graphs, cached masks and the default ef (ef_construct, as Qdrant)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from segments.appendable import AppendableSegment
-from segments.graph import DEFAULT_EF, GraphSearcher, build_index, default_ef
+from segments.graph import GraphSearcher, build_index
 from segments.immutable import GraphBase, ImmutableSegment, SearchParams, graph_base
 from segments.types import Distance, HnswConfig, SegmentConfig, VectorParams
 from segments.vectors.dense import DenseVectors
@@ -126,12 +126,11 @@ def test_masks_are_cached_and_follow_deletes() -> None:
     assert seg.indexed_vectors == 1999
 
 
-def test_default_ef_grows_with_the_graph_and_is_bounded() -> None:
-    assert default_ef(1000, 100) == DEFAULT_EF
-    assert default_ef(20_000, 100) == DEFAULT_EF
-    assert default_ef(20_000, 800) == 800  # never below ef_construct
-    sizes = [20_000, 40_000, 50_000, 100_000, 1_000_000, 10**9]
-    efs = [default_ef(n, 100) for n in sizes]
-    assert efs == sorted(efs)
-    assert 700 <= default_ef(50_000, 100) <= 900
-    assert efs[-1] == efs[-2] or efs[-1] <= 4096
+def test_a_search_naming_no_ef_walks_with_ef_construct() -> None:
+    seg = _segment(_data(4000))
+    queries = _data(40, seed=9)
+    ef_construct = CONFIG.hnsw_config.ef_construct
+    same = [_ask(seg, q, None) == _ask(seg, q, ef_construct) for q in queries]
+    assert all(same)
+    wider = sum(_ask(seg, q, None) != _ask(seg, q, 400) for q in queries)
+    assert wider > 0, "ef does not change this graph's answers"
