@@ -223,6 +223,7 @@ class Collection:
                 if seg is not None:
                     seg.dirty = True
             raise
+        self.holder.adopt_saved(self.path, plan)  # here, on the writer's (trio) thread
         await trio.to_thread.run_sync(self.wal.truncate_until, plan.version)
 
     # --- reads -----------------------------------------------------------------------------

@@ -332,6 +332,15 @@ class SegmentHolder:
             payload_schema=dict(self.payload_schema),
         )
 
+    def adopt_saved(self, root: Path, plan: FlushPlan) -> None:
+        """On the writer's thread, after ``write_flush(root, plan)``: indexed segments saved
+        by it read their rows from the saved files from now on (see ``adopt_saved`` there)."""
+        for snap in plan.snapshots:
+            seg = self.segments.get(snap["seg_id"])
+            folder = self._saved_dirs.get(snap["seg_id"])
+            if isinstance(seg, ImmutableSegment) and folder is not None:
+                seg.adopt_saved(root / "segments" / folder, snap)
+
     def write_flush(self, root: Path, plan: FlushPlan) -> None:
         """Blocking: write the plan's snapshots, then a manifest reflecting ``plan.version``."""
         seg_root = root / "segments"
@@ -352,10 +361,6 @@ class SegmentHolder:
         }
         storage.write_manifest(root, manifest)
         self._saved_dirs = dirs
-        for snap in plan.snapshots:  # saved for good: indexed segments' rows can be mapped
-            seg = self.segments.get(snap["seg_id"])
-            if isinstance(seg, ImmutableSegment):
-                seg.adopt_saved(seg_root / dirs[snap["seg_id"]], snap)
         self.flushed_version = plan.version
         storage.remove_unlisted(seg_root, set(dirs.values()))
 

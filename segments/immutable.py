@@ -115,6 +115,16 @@ class ImmutableSegment(AppendableSegment):
             found = self.searchers[name] = GraphSearcher(self.indexes[name])
         return found
 
+    def walks_graph(self, name: str, query: Any, candidates: np.ndarray | None,
+                    params: SearchParams | None = None) -> bool:
+        """Whether ``search`` would walk this segment's graph unfiltered (work bounded by
+        ef, not by the segment's size; the caller may then run it in place)."""
+        params = params or SearchParams()
+        quant = params.quantization or QuantizationParams()
+        return (candidates is None and name in self.indexes and not params.exact
+                and not isinstance(query, tuple)
+                and (name not in self.quantized or quant.ignore))
+
     def search(
         self,
         name: str,
@@ -245,13 +255,20 @@ class ImmutableSegment(AppendableSegment):
                 store.prepare()
 
     def adopt_saved(self, seg_dir: Path, state: dict[str, Any]) -> None:
-        """Blocking: once ``state`` (a snapshot of this segment) is saved in ``seg_dir``, read
-        the sparse rows from the files instead of memory where the saved rows are the ones in
-        memory, entry for entry (no row was dropped before the snapshot); run beside the
-        writer, this only swaps arrays for equal ones."""
+        """On the writer's thread, once ``state`` (a snapshot of this segment) is saved in
+        ``seg_dir`` and nothing changed since it was taken: read the dense rows, and the
+        sparse rows where the saved ones are the ones in memory entry for entry (no row was
+        dropped before the snapshot), from the files instead of memory. Equal arrays are
+        swapped for equal ones; on the writer's thread no write can fall between the check
+        and the swap."""
+        if state.get("epoch") != self.epoch:
+            return
         for position, name in enumerate(state["vectors"]):
             store = self.vectors.get(name)
             saved = state["vectors"][name]
+            if isinstance(store, DenseVectors) and storage.is_dense(saved):
+                store.adopt_mapped(storage.map_dense_rows(seg_dir, position))
+                continue
             if not isinstance(store, SparseVectors) or len(saved["indices"]) != store.used:
                 continue
             live = store.present[: len(saved["starts"])].copy()
@@ -262,6 +279,7 @@ class ImmutableSegment(AppendableSegment):
     def snapshot(self) -> dict[str, Any]:
         state = super().snapshot()
         state["kind"] = "immutable"
+        state["epoch"] = self.epoch  # in memory only: whether the saved rows are still these
         state["indexes"] = dict(self.indexes)
         state["hnsw"] = dict(self.hnsw)  # in memory only: what a merge may extend
         return state
@@ -280,6 +298,9 @@ class ImmutableSegment(AppendableSegment):
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index
         seg.quantized = build_all(config, seg.vectors, seg.size)  # rebuilt, not saved
+        for store in seg.vectors.values():
+            if isinstance(store, DenseVectors):
+                store.release_pages()  # the quantized build read the mapped rows
         return seg  # sparse inverted indexes are built by the first query (restart stays quick)
 
 

@@ -206,6 +206,17 @@ def is_sparse(keys: Any) -> bool:
     return "lengths" in keys and all(k in keys for k in SPARSE_ROWS)
 
 
+def is_dense(keys: Any) -> bool:
+    """Whether a storage's array names are a dense storage's."""
+    return sorted(keys) == ["data", "present"]
+
+
+def map_dense_rows(seg_dir: Path, position: int) -> np.memmap:
+    """The saved rows of the dense vector at ``position`` in ``seg_dir``, memory-mapped
+    read-only (an indexed segment's graph answers its searches; see ``map_sparse_rows``)."""
+    return np.load(seg_dir / f"vec-{position}-data.npy", mmap_mode="r", allow_pickle=False)
+
+
 def map_sparse_rows(seg_dir: Path, position: int) -> tuple[np.memmap, np.memmap]:
     """The saved flat rows of the sparse vector at ``position`` in ``seg_dir``, memory-mapped
     read-only: an indexed segment searches its inverted index, so the rows are read only to
@@ -219,17 +230,22 @@ def map_sparse_rows(seg_dir: Path, position: int) -> tuple[np.memmap, np.memmap]
 
 
 def load_segment(path: Path) -> dict[str, Any]:
-    """Read back what ``save_segment`` wrote; an indexed segment's sparse rows are mapped."""
+    """Read back what ``save_segment`` wrote; an indexed segment's sparse and dense rows are
+    mapped."""
     meta = read_json(path / "meta.json")
     kind = meta.get("kind", "appendable")
     vectors = {}
     for i, (vec_name, keys) in enumerate(
         zip(meta["vector_names"], meta["vector_arrays"], strict=True)
     ):
-        mapped = map_sparse_rows(path, i) if kind == "immutable" and is_sparse(keys) else ()
-        vectors[vec_name] = dict(zip(SPARSE_ROWS, mapped, strict=False)) | {
+        arrays: dict[str, Any] = {}
+        if kind == "immutable" and is_sparse(keys):
+            arrays = dict(zip(SPARSE_ROWS, map_sparse_rows(path, i), strict=True))
+        elif kind == "immutable" and is_dense(keys):
+            arrays = {"data": map_dense_rows(path, i)}
+        vectors[vec_name] = arrays | {
             key: np.load(path / f"vec-{i}-{key}.npy", allow_pickle=False)
-            for key in keys if not (mapped and key in SPARSE_ROWS)
+            for key in keys if key not in arrays
         }
     return {
         "seg_id": meta["seg_id"],

@@ -5,9 +5,16 @@ from ``segments/vectors/turbo4.py``, one uint8 row of ``codec.width`` bytes per 
 rows are normalised on write, as Qdrant does, except uint8 rows, which can't hold a unit vector
 and are normalised when scored. Scores are computed in float32 over all candidate rows at once
 (turbo4: the float query against the dequantised codes).
+
+An indexed segment's rows, once saved, are read from a read-only mapping of the saved file
+(``adopt_mapped``): its graph answers searches, so the rows are read only to re-score or return
+a few points, and need not take memory. A write to mapped rows first copies them back into
+memory (``_own_rows``); removing a row only clears its presence bit.
 """
 
 from __future__ import annotations
+
+import mmap
 
 import numpy as np
 
@@ -51,6 +58,8 @@ class DenseVectors:
         """Stored row width: ``dim`` elements, or a turbo4 row's bytes."""
         self.data = np.zeros((capacity, self.width), dtype=self.dtype)
         self.present = np.zeros(capacity, dtype=bool)
+        self._mapped: np.memmap | None = None
+        """The read-only mapping ``data`` views, while the rows are read from a saved file."""
 
     @property
     def higher_is_better(self) -> bool:
@@ -94,20 +103,49 @@ class DenseVectors:
         data[: len(self.data)] = self.data
         present = np.zeros(new_cap, dtype=bool)
         present[: len(self.present)] = self.present
-        self.data, self.present = data, present
+        self.data, self.present, self._mapped = data, present, None
 
     def put(self, offsets: np.ndarray, rows: np.ndarray | list[np.ndarray]) -> None:
         """Store float rows (converted to the stored form) at offsets."""
         if len(offsets) == 0:
             return
         self.ensure_capacity(int(np.max(offsets)) + 1)
+        self._own_rows()
         self.data[offsets] = self.to_stored(np.asarray(rows, dtype=np.float32))
         self.present[offsets] = True
 
     def remove(self, offsets: np.ndarray) -> None:
         offsets = offsets[offsets < len(self.present)]
         self.present[offsets] = False
-        self.data[offsets] = 0
+        if self._mapped is None:  # mapped rows are read-only; the presence bit is enough
+            self.data[offsets] = 0
+
+    # --- mapped rows --------------------------------------------------------------------------
+    def adopt_mapped(self, rows: np.memmap) -> bool:
+        """Read the rows from this read-only mapping of the saved file (the same rows) instead
+        of memory; False (nothing changed) if its shape or type differ."""
+        if rows.shape != self.data.shape or rows.dtype != self.data.dtype:
+            return False
+        self.data = np.asarray(rows)  # a plain view: slices of a memmap would be memmaps
+        self._mapped = rows
+        return True
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the rows are read from a saved file."""
+        return self._mapped is not None
+
+    def release_pages(self) -> None:
+        """Drop the resident pages of mapped rows from this process (they stay in the page
+        cache and fault back in when read); safe because mapped rows are never written."""
+        if self._mapped is not None and self._mapped._mmap is not None and self.data.size:
+            self._mapped._mmap.madvise(mmap.MADV_DONTNEED)
+
+    def _own_rows(self) -> None:
+        """Before a write: copy mapped rows into memory (readers keep the mapped view)."""
+        if self._mapped is not None:
+            self.data = np.array(self.data)
+            self._mapped = None
 
     def get(self, offset: int) -> list[float] | None:
         if offset >= len(self.present) or not self.present[offset]:
@@ -181,6 +219,8 @@ class DenseVectors:
         datatype: Datatype | None,
     ) -> DenseVectors:
         store = cls(dim, distance, datatype, capacity=size)
-        store.data[:size] = arrays["data"][:size]
+        data = arrays["data"]
+        if not (isinstance(data, np.memmap) and store.adopt_mapped(data)):
+            store.data[:size] = data[:size]
         store.present[:size] = arrays["present"][:size]
         return store

@@ -1,5 +1,6 @@
-"""Memory layout of stored segments: an indexed segment's sparse rows are read from its saved
-files (mapped, not copied) once flushed or loaded, with the same answers as from memory; and
+"""Memory layout of stored segments: an indexed segment's sparse and dense rows are read from
+its saved files (mapped, not copied) once flushed or loaded, with the same answers as from
+memory; and
 the allocator tuning sends big buffers to mappings of their own."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from segments.holder import SegmentHolder
 from segments.immutable import ImmutableSegment
 from segments.types import Distance, SegmentConfig, SparseVectorParams, VectorParams
+from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import SparseVectors
 
 CONFIG = SegmentConfig(
@@ -56,6 +58,20 @@ def _indexed_holder(check: bool = False) -> SegmentHolder:
     return holder
 
 
+def _flush(holder: SegmentHolder, root: Path) -> None:
+    """A flush as a collection runs it: files written, then adopted on the writer's side."""
+    plan = holder.flush_plan()
+    holder.write_flush(root, plan)
+    holder.adopt_saved(root, plan)
+
+
+def _dense_store(holder: SegmentHolder) -> DenseVectors:
+    (seg,) = [s for s in holder if isinstance(s, ImmutableSegment)]
+    store = seg.vectors["d"]
+    assert isinstance(store, DenseVectors)
+    return store
+
+
 def _answers(holder: SegmentHolder) -> list:
     """Sparse top-10 (ids, scores) for a few queries, sparse re-scoring, and stored vectors."""
     out = []
@@ -68,11 +84,14 @@ def _answers(holder: SegmentHolder) -> list:
             offs = np.arange(min(seg.size, 40), dtype=np.int64)
             scores = seg.vectors["s"].score_offsets(indices, values, offs)
             out.append(np.where(np.isnan(scores), -1.0, scores).tolist())  # NaN: no overlap
+            dense = seg.search("d", np.array([1.0, q, -0.5, 0.25]), None, 10)
+            out.append((seg.point_ids(dense.offsets), dense.scores.tolist()))
     for seg in holder:
         for off in np.flatnonzero(seg.live_mask()).tolist():
             wire = seg.vector_output(off, "s")
             orjson.dumps(wire, option=orjson.OPT_SERIALIZE_NUMPY)  # plain arrays, not memmaps
-            out.append((seg.ids.ids[off], seg.vector_of(off, "s"),
+            orjson.dumps(seg.vector_output(off, "d"), option=orjson.OPT_SERIALIZE_NUMPY)
+            out.append((seg.ids.ids[off], seg.vector_of(off, "s"), seg.vector_of(off, "d"),
                         None if wire is None else wire["values"].tolist(), seg.payload_of(off)))
     return out
 
@@ -89,7 +108,7 @@ def test_indexed_sparse_rows_are_mapped_once_saved_with_the_same_answers(tmp_pat
     in_memory = _answers(holder)
     store = _sparse_store(holder)
     assert not store.mapped
-    holder.write_flush(tmp_path, holder.flush_plan())
+    _flush(holder, tmp_path)
     assert store.mapped and not isinstance(store.values, np.memmap)  # a plain view
     assert _answers(holder) == in_memory
     store.release_pages()  # pages leave the process; reads fault them back in
@@ -101,9 +120,43 @@ def test_indexed_sparse_rows_are_mapped_once_saved_with_the_same_answers(tmp_pat
     assert _answers(loaded) == in_memory
 
 
+def test_indexed_dense_rows_are_mapped_once_saved_and_owned_again_on_write(
+    tmp_path: Path,
+) -> None:
+    holder = _indexed_holder(check=True)
+    in_memory = _answers(holder)
+    store = _dense_store(holder)
+    assert not store.mapped
+    _flush(holder, tmp_path)
+    assert store.mapped and not isinstance(store.data, np.memmap)  # a plain view
+    assert not store.data.flags.writeable
+    assert _answers(holder) == in_memory
+    store.release_pages()
+    assert _answers(holder) == in_memory
+    loaded = SegmentHolder.load(tmp_path, CONFIG, 10_000)
+    assert _dense_store(loaded).mapped
+    assert _answers(loaded) == in_memory
+    # removing a mapped row clears its presence only; a write copies the rows back first
+    rows = _dense_store(loaded)
+    rows.remove(np.array([2]))
+    assert rows.mapped and rows.get(2) is None
+    rows.put(np.array([5]), [np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)])
+    assert not rows.mapped and rows.data.flags.writeable
+    assert rows.get(5) == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_a_change_between_snapshot_and_adoption_keeps_rows_in_memory(tmp_path: Path) -> None:
+    holder = _indexed_holder()
+    plan = holder.flush_plan()
+    holder.write_flush(tmp_path, plan)
+    holder.apply(3, {"op": "delete_points", "ids": [1]})  # the writer moved on meanwhile
+    holder.adopt_saved(tmp_path, plan)
+    assert not _dense_store(holder).mapped and not _sparse_store(holder).mapped
+
+
 def test_deletes_on_mapped_rows_then_flush_and_reload(tmp_path: Path) -> None:
     holder = _indexed_holder()
-    holder.write_flush(tmp_path, holder.flush_plan())
+    _flush(holder, tmp_path)
     assert _sparse_store(holder).mapped
     # deletes and vector deletions apply in place on an indexed segment (rows stay mapped)
     holder.apply(3, {"op": "delete_points", "ids": list(range(0, N, 7))})
@@ -111,7 +164,7 @@ def test_deletes_on_mapped_rows_then_flush_and_reload(tmp_path: Path) -> None:
     expected = _answers(holder)
     live = {seg.ids.ids[o] for seg in holder for o in np.flatnonzero(seg.live_mask()).tolist()}
     assert live == {i for i in range(N + 1) if i % 7}
-    holder.write_flush(tmp_path, holder.flush_plan())  # a compacted snapshot: not adopted
+    _flush(holder, tmp_path)  # a compacted snapshot: not adopted
     assert _answers(holder) == expected
     loaded = SegmentHolder.load(tmp_path, CONFIG, 10_000)
     assert _sparse_store(loaded).mapped
@@ -120,7 +173,7 @@ def test_deletes_on_mapped_rows_then_flush_and_reload(tmp_path: Path) -> None:
     loaded.apply(5, {"op": "upsert", "points": _points(range(3, 4), 9)})
     holder.apply(5, {"op": "upsert", "points": _points(range(3, 4), 9)})
     assert _answers(loaded) == _answers(holder)
-    loaded.write_flush(tmp_path, loaded.flush_plan())
+    _flush(loaded, tmp_path)
     assert _answers(SegmentHolder.load(tmp_path, CONFIG, 10_000)) == _answers(holder)
 
 
