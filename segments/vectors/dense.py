@@ -145,12 +145,15 @@ class DenseVectors:
         """``_scores`` of the rows at ``offsets``, gathered a block at a time: one gather of a
         filtered scan's rows (MBs) would get a fresh mapping from malloc on every query, its
         page faults costing more than the product. Each row's score is computed the same
-        way whatever the block (blocks are whole multiples of 64 rows)."""
+        way whatever the block (blocks start at multiples of 64 rows; one BLAS thread)."""
         step = max(64, GATHER_BYTES // (4 * max(1, self.dim)) // 64 * 64)
-        if len(offsets) <= step:
+        if len(offsets) < 2 * step:
             return self._scores(self.data[offsets], q)
-        parts = [self._scores(self.data[offsets[s : s + step]], q)
-                 for s in range(0, len(offsets), step)]
+        # the last block takes the remainder (a block of a row or two could be scored by
+        # another kernel than the one a longer product uses for its last rows)
+        cuts = list(range(0, len(offsets) - step + 1, step))
+        cuts.append(len(offsets))
+        parts = [self._scores(self.data[offsets[a:b]], q) for a, b in zip(cuts, cuts[1:])]
         return np.concatenate(parts)
 
     def search(
