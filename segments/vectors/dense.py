@@ -153,7 +153,8 @@ class DenseVectors:
         # another kernel than the one a longer product uses for its last rows)
         cuts = list(range(0, len(offsets) - step + 1, step))
         cuts.append(len(offsets))
-        parts = [self._scores(self.data[offsets[a:b]], q) for a, b in zip(cuts, cuts[1:])]
+        parts = [self._scores(self.data[offsets[a:b]], q)
+                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         return np.concatenate(parts)
 
     def search(
