@@ -272,7 +272,7 @@ async def run_stage(ctx: QueryContext, stage: Stage) -> Scored:
                 list(coll.holder), stage.using, vector,
                 higher_is_better(coll.config, stage.using), stage.filter, wanted,
                 stage.score_threshold,
-                params=search_params(stage.params),
+                params=search_params(stage.params), group=ctx,
             )
             considered = coll.holder.points_count if ctx.stats is not None else 0
             out = Scored(

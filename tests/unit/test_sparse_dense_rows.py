@@ -219,3 +219,24 @@ def test_take_copies_rows_like_a_row_by_row_put() -> None:
     np.testing.assert_array_equal(s1, s2)
     assert keep[o1].tolist() == o2.tolist()
     assert store.take(np.zeros(0, dtype=np.int64)).snapshot(0)["indices"].tolist() == []
+
+
+@pytest.mark.parametrize("rows_in_query", [1, 2, "all"])
+def test_candidate_pass_over_one_or_every_dense_row_matches_brute_force(
+    rows_in_query: int | str,
+) -> None:
+    """The candidate pass sums the query's dense rows one at a time (no copy of the rows):
+    a query on a single dense row, on two, and on every dense row still gives the exact top."""
+    rng = np.random.default_rng(11)
+    store, ref = _build(rng, 3000)
+    index = store._index
+    assert index is not None
+    dense = index.dense_keys
+    count = len(dense) if rows_in_query == "all" else int(rows_in_query)
+    for trial in range(10):
+        q_idx = np.sort(rng.choice(dense, count, replace=False)).astype(np.int64)
+        if trial % 2:  # plus a rare index, scored from the postings
+            q_idx = np.unique(np.append(q_idx, index.keys[trial % len(index.keys)]))
+        q_val = rng.normal(size=len(q_idx)).astype(np.float32)
+        for top in (1, 20, 400):
+            _check(store, ref, q_idx, q_val, np.ones(3000, dtype=bool), top)
