@@ -143,6 +143,12 @@ class AppendableSegment:
                 vectors[name] = value
         return {"id": self.ids.ids[offset], "vector": vectors, "payload": self.payload_of(offset)}
 
+    def walks_graph(self, name: str, query: Any, candidates: np.ndarray | None,
+                    params: Any = None) -> bool:
+        """Whether ``search`` would walk an HNSW graph unfiltered (work bounded by ef, not by
+        the segment's size): never for an appendable segment, which scans."""
+        return False
+
     def search(
         self, name: str, query: Any, candidates: np.ndarray | None, top: int, params: Any = None
     ) -> SearchHits:

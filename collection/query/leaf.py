@@ -3,7 +3,8 @@
 How the segments' searches are spread over threads decides most of a query's latency beyond
 the graph walks themselves, so it is chosen per search:
 
-- small segments are searched on the trio thread (a thread hop costs more);
+- small segments, and unfiltered graph walks while other tasks wait for the trio thread, are
+  searched on the trio thread (a thread hop costs more; see ``_shares``);
 - a query alone on the server splits the other segments in two: the trio thread searches one
   share while one worker thread searches the other (both cores, one hop). The prefetches of
   one request count as alone: a hybrid query's sparse prefetch was otherwise handed whole to
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import trio
 
 from collection.query.pool import POOL
 from segments.appendable import AppendableSegment, SearchHits
@@ -104,6 +106,40 @@ async def _alongside(work: Callable[[list[int]], None], here: list[int], there: 
         await ticket.result()
 
 
+def _shares(
+    picked: list[tuple[AppendableSegment, np.ndarray | None]], name: str, query: Any,
+    weight: int, params: SearchParams | None, others: bool,
+) -> tuple[list[int], list[int]]:
+    """Which segments' searches run here, on the trio thread, and which on search threads.
+
+    Small segments run here. So do unfiltered graph walks (ef-bounded work, ~0.1 ms at the
+    default ef) when other tasks wait for this thread or only one such walk is left: a hop
+    to a search thread and back costs the trio thread about what the walk costs, and under
+    concurrent queries the GIL hand-overs around hops cost more than they save. A query
+    alone with several large segments still splits them over both cores (``_alongside``);
+    ``others``: other requests' searches are running on search threads."""
+    light, heavy, walks = [], [], []
+    for j, (seg, candidates) in enumerate(picked):
+        if seg.size * weight <= THREAD_THRESHOLD:
+            light.append(j)
+        elif seg.walks_graph(name, query, candidates, params):
+            walks.append(j)
+        else:
+            heavy.append(j)
+    busy = trio.lowlevel.current_statistics().tasks_runnable > 0
+    import os
+    mode = os.environ.get("HERON_SHARES", "")
+    if mode == "inline":
+        return sorted(light + walks), heavy
+    if mode == "split":
+        return light, sorted(heavy + walks)
+    if busy or others or len(walks) + len(heavy) <= 1:
+        light.extend(walks)
+    else:
+        heavy.extend(walks)
+    return sorted(light), heavy
+
+
 async def search(
     segments: list[AppendableSegment],
     name: str,
@@ -137,13 +173,13 @@ async def search(
             seg, candidates = picked[j]
             results[j] = seg.search(name, query, candidates, top, params)
 
-    light = [j for j, (seg, _) in enumerate(picked) if seg.size * weight <= THREAD_THRESHOLD]
-    heavy = [j for j, (seg, _) in enumerate(picked) if seg.size * weight > THREAD_THRESHOLD]
+    token = object()  # alive until the search ends, so its id stays unique meanwhile
+    key = id(token if group is None else group)
+    groups = _InFlight.groups
+    light, heavy = _shares(picked, name, query, weight, params,
+                           others=any(k != key for k in groups))
     work(light)
     if heavy:
-        token = object()  # alive until the search ends, so its id stays unique meanwhile
-        key = id(token if group is None else group)
-        groups = _InFlight.groups
         groups[key] += 1
         try:
             if len(heavy) > 1 and len(groups) == 1:

@@ -134,3 +134,15 @@ def test_a_search_naming_no_ef_walks_with_ef_construct() -> None:
     assert all(same)
     wider = sum(_ask(seg, q, None) != _ask(seg, q, 400) for q in queries)
     assert wider > 0, "ef does not change this graph's answers"
+
+
+def test_walks_graph_says_which_searches_are_bounded_by_ef() -> None:
+    seg = _segment(_data(2000))
+    q = _data(1, seed=3)[0]
+    every = np.ones(seg.size, dtype=bool)
+    assert seg.walks_graph("v", q, None)
+    assert not seg.walks_graph("v", q, every)  # a filtered search may scan exactly
+    assert not seg.walks_graph("v", q, None, SearchParams(exact=True))
+    assert not seg.walks_graph("w", q, None)  # no graph for that name
+    plain = AppendableSegment(1, CONFIG)
+    assert not plain.walks_graph("v", q, None)  # an appendable segment scans
