@@ -9,6 +9,10 @@ An indexed segment keeps, beside each dense vector's float rows, a compact copy 
 - binary: one sign bit per component, packed into 64-bit words. Hamming distance ``h`` between
   the packed row and the packed query gives ``dim - 2h``, the dot product of the sign vectors;
   it is scaled back to the distance's range with per-row magnitudes kept at build time.
+- turbo: TurboQuant codes (``segments/vectors/turbo4.py``: a fixed rotation, then a
+  Lloyd-Max codebook of 16, 4, 3 or 2 levels per rotated coordinate, packed 2, 4, 5 or 8 to a
+  byte, plus a per-row scale); a float query is scored against them through per-query
+  lookup tables, in the distance's own scale.
 
 A search scores candidate rows with the quantized copy, keeps the best ``limit *
 oversampling``, and (unless ``rescore`` is off) re-scores those with the original vectors.
@@ -25,6 +29,7 @@ import numpy as np
 from segments.types import Distance, QuantizationSpec, SegmentConfig, ShapeError
 from segments.vectors.dense import DenseVectors, normalize_rows
 from segments.vectors.sparse import best_first
+from segments.vectors.turbo4 import TurboCodec, codec
 
 SAMPLE_VALUES = 1 << 20
 """At most this many components are looked at to find the scalar clipping range."""
@@ -237,7 +242,37 @@ class BinaryQuantized:
         return same * np.abs(scales - q_scale) + h * (scales + q_scale)
 
 
-Quantized = ScalarQuantized | BinaryQuantized
+class TurboQuantized:
+    """TurboQuant rows of one bit size: packed codes and a scale per row (see ``TurboCodec``)."""
+
+    kind = "turbo"
+
+    def __init__(self, turbo: TurboCodec, rows: np.ndarray, distance: Distance) -> None:
+        self.codec = turbo
+        self.rows = rows
+        self.distance = distance
+        self.dim = turbo.dim
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def build(cls, rows: np.ndarray, distance: Distance, bits: str) -> TurboQuantized:
+        """Encode all rows (a chunk at a time: the rotation works in float64)."""
+        turbo = codec(rows.shape[1], bits)
+        out = np.empty((len(rows), turbo.width), dtype=np.uint8)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            out[start : start + CHUNK_ROWS] = turbo.encode(rows[start : start + CHUNK_ROWS])
+        return cls(turbo, out, distance)
+
+    def scores(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Approximate scores of the rows at ``offsets`` (all rows if None) for a prepared
+        query, in the distance's own scale."""
+        rows = self.rows if offsets is None else self.rows[offsets]
+        return self.codec.scores(rows, query, self.distance)
+
+
+Quantized = ScalarQuantized | BinaryQuantized | TurboQuantized
 
 
 def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Quantized:
@@ -245,6 +280,8 @@ def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Q
     rows = _float_rows(store, size)
     if spec.kind == "binary":
         return BinaryQuantized.build(rows, store.distance)
+    if spec.kind == "turbo":
+        return TurboQuantized.build(rows, store.distance, spec.bits or "bits4")
     present = np.zeros(size, dtype=bool)
     n = min(size, len(store.present))
     present[:n] = store.present[:n]
@@ -299,6 +336,7 @@ __all__ = [
     "BinaryQuantized",
     "QuantizationParams",
     "ScalarQuantized",
+    "TurboQuantized",
     "build_all",
     "build_quantized",
     "parse_params",

@@ -64,16 +64,27 @@ class Datatype(StrEnum):
 
 # --- quantization parameters ----------------------------------------------------------------
 
-QUANTIZATION_KINDS = ("scalar", "binary")
+QUANTIZATION_KINDS = ("scalar", "binary", "turbo")
 """Quantization methods heron builds; ``product`` (and anything else) is refused."""
+
+TURBO_BITS = ("bits1", "bits1_5", "bits2", "bits4")
+"""``turbo`` quantization's bit sizes (Qdrant's ``TurboQuantBitSize``)."""
+
+TURBO_DEFAULT_BITS = "bits4"
+"""What a ``turbo`` config without ``bits`` builds (the config itself is echoed as given)."""
+
+TURBO_KEYS = ("always_ram", "memory", "bits")
+"""The fields of a ``turbo`` config; others are dropped, as Qdrant drops unknown fields."""
 
 
 @dataclass(frozen=True)
 class QuantizationSpec:
-    """What to build for one vector: ``kind`` is ``scalar`` or ``binary``."""
+    """What to build for one vector: ``kind`` is ``scalar``, ``binary`` or ``turbo``;
+    ``quantile`` is scalar's clipping, ``bits`` turbo's bit size."""
 
     kind: str
     quantile: float | None = None
+    bits: str | None = None
 
 
 def _flag(section: dict[str, Any], key: str, where: str) -> None:
@@ -89,15 +100,19 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(
-            "quantization_config must be an object with exactly one of 'scalar' or 'binary'"
+            "quantization_config must be an object with exactly one of 'scalar', 'binary' "
+            "or 'turbo'"
         )
     kind, section = next(iter(raw.items()))
     if kind == "product":
         raise ValueError(
-            "product quantization is not supported; use 'scalar' or 'binary' quantization"
+            "product quantization is not supported; use 'scalar', 'binary' or 'turbo' "
+            "quantization"
         )
     if kind not in QUANTIZATION_KINDS:
-        raise ValueError(f"unknown quantization method {kind!r}; use 'scalar' or 'binary'")
+        raise ValueError(
+            f"unknown quantization method {kind!r}; use 'scalar', 'binary' or 'turbo'"
+        )
     where = f"quantization_config.{kind}"
     if not isinstance(section, dict):
         raise ValueError(f"{where} must be an object")
@@ -105,6 +120,14 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
     memory = section.get("memory")
     if memory is not None and not isinstance(memory, str):
         raise ValueError(f"{where}.memory must be a string")
+    if kind == "turbo":
+        bits = section.get("bits")
+        if bits is not None and not isinstance(bits, str):
+            raise ValueError(f"{where}.bits must be a string")
+        if bits is not None and bits not in TURBO_BITS:
+            listed = ", ".join(f"`{b}`" for b in TURBO_BITS)
+            raise ValueError(f"{where}.bits: unknown variant `{bits}`, expected one of {listed}")
+        return QuantizationSpec("turbo", bits=bits or TURBO_DEFAULT_BITS)
     if kind == "binary":
         if section.get("encoding") not in (None, "one_bit"):
             raise ValueError(f"{where}.encoding: only 'one_bit' is supported")
@@ -123,10 +146,20 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
     return QuantizationSpec("scalar", quantile)
 
 
+def _as_stored(value: dict[str, Any]) -> dict[str, Any]:
+    """A valid config as it is kept and reported: a ``turbo`` section keeps only its set,
+    known fields (what Qdrant writes back); the other methods are kept as given."""
+    section = value.get("turbo")
+    if not isinstance(section, dict):
+        return value
+    return {"turbo": {k: section[k] for k in TURBO_KEYS if section.get(k) is not None}}
+
+
 def check_quantization(value: Any) -> Any:
     """Refuse a quantization config heron can't build (``"Disabled"`` clears one in a diff)."""
     if value is not None and value != "Disabled":
         parse_quantization(value)
+        return _as_stored(value)
     return value
 
 

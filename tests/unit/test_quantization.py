@@ -103,7 +103,11 @@ def test_parse_config_accepts_qdrant_shapes() -> None:
         ({"binary": []}, "must be an object"),
         ({"scalar": {"type": "int8"}, "binary": {}}, "exactly one"),
         ({}, "exactly one"),
-        ({"turbo": {}}, "unknown quantization method"),
+        ({"turbo4": {}}, "unknown quantization method"),
+        ({"turbo": {"bits": "bits8"}}, "unknown variant `bits8`"),
+        ({"turbo": {"bits": 4}}, "bits must be a string"),
+        ({"turbo": {"always_ram": 1}}, "always_ram must be a boolean"),
+        ({"turbo": "bits4"}, "must be an object"),
     ],
 )
 def test_parse_config_refuses_what_heron_cannot_build(raw: object, message: str) -> None:

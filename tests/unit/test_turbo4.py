@@ -9,7 +9,8 @@ import pytest
 from segments.types import Datatype, Distance
 from segments.vectors.dense import DenseVectors
 from segments.vectors.multi import MultiVectors
-from segments.vectors.turbo4 import LEVELS, Turbo4, codec, hartley
+from segments.vectors.turbo4 import LEVELS, codec, hartley
+from segments.vectors.turbo4 import TurboCodec as Turbo4
 
 DIMS = [1, 2, 3, 8, 17, 128, 129, 768]
 
