@@ -288,15 +288,31 @@ def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Q
     return ScalarQuantized.build(rows, present, store.distance, spec.quantile)
 
 
-def build_all(
-    config: SegmentConfig, vectors: dict[str, Any], size: int
-) -> dict[str, Quantized]:
-    """Blocking: quantized copies of every dense vector the config asks to quantize."""
-    out: dict[str, Quantized] = {}
+def quantization_specs(config: SegmentConfig, vectors: dict[str, Any]) -> dict[str, QuantizationSpec]:
+    """What the config asks to build, per dense vector of a segment."""
+    out: dict[str, QuantizationSpec] = {}
     for name, store in vectors.items():
         spec = config.quantization_for(name)
         if spec is not None and isinstance(store, DenseVectors):
-            out[name] = build_quantized(store, size, spec)
+            out[name] = spec
+    return out
+
+
+def build_all(
+    config: SegmentConfig,
+    vectors: dict[str, Any],
+    size: int,
+    built: dict[str, tuple[QuantizationSpec, Quantized]] | None = None,
+) -> dict[str, tuple[QuantizationSpec, Quantized]]:
+    """Blocking: (spec, quantized copy) of every dense vector the config asks to quantize;
+    a copy in ``built`` made from the same spec is kept rather than built again."""
+    out: dict[str, tuple[QuantizationSpec, Quantized]] = {}
+    for name, spec in quantization_specs(config, vectors).items():
+        old = (built or {}).get(name)
+        if old is not None and old[0] == spec:
+            out[name] = old
+        else:
+            out[name] = (spec, build_quantized(vectors[name], size, spec))
     return out
 
 
@@ -340,5 +356,6 @@ __all__ = [
     "build_all",
     "build_quantized",
     "parse_params",
+    "quantization_specs",
     "search",
 ]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from collection.config import CreateCollection, UpdateCollection
+from segments.immutable import SearchParams
 from segments.quantization import QuantizationParams, TurboQuantized, build_quantized, search
 from segments.types import (
     Distance,
@@ -16,7 +17,7 @@ from segments.types import (
     parse_quantization,
 )
 from segments.vectors.turbo4 import BIT_SIZES, codebook, codec
-from tests.unit.test_quantization import clustered, queries, recall, store_of
+from tests.unit.test_quantization import _segment, clustered, queries, recall, store_of
 
 BITS_PER_BYTE = {"bits1": 8, "bits1_5": 5, "bits2": 4, "bits4": 2}
 LEVEL_COUNT = {"bits1": 2, "bits1_5": 3, "bits2": 4, "bits4": 16}
@@ -170,3 +171,35 @@ def test_config_shapes() -> None:
                 {"turbo": {"memory": 1}}, {"turbo": None}):
         with pytest.raises(ValueError):
             UpdateCollection.model_validate({"quantization_config": bad})
+
+
+def test_segment_follows_a_changed_quantization_config() -> None:
+    """What a PATCH does to an indexed segment: changed copies rebuilt, others kept."""
+    scalar = {"scalar": {"type": "int8"}}
+    config = SegmentConfig(
+        vectors={"a": VectorParams(size=32, distance=Distance.DOT),
+                 "b": VectorParams(size=32, distance=Distance.COSINE,
+                                   quantization_config={"binary": {}})},
+        quantization_config=scalar)
+    data = {"a": clustered(1000, 32, seed=1), "b": clustered(1000, 32, seed=2)}
+    seg = _segment(config, data)
+    assert {k: v.kind for k, v in seg.quantized.items()} == {"a": "scalar", "b": "binary"}
+    assert not seg.requantize(config)
+    kept = seg.quantized["b"]
+    turbo = config.model_copy(update={"quantization_config": {"turbo": {"bits": "bits2"}}})
+    assert seg.requantize(turbo)
+    assert {k: v.kind for k, v in seg.quantized.items()} == {"a": "turbo", "b": "binary"}
+    assert seg.quantized["b"] is kept
+    quantized = seg.quantized["a"]
+    assert isinstance(quantized, TurboQuantized) and quantized.codec.bits == "bits2"
+    live = seg.live_mask()
+    query = queries(data["a"], 1)[0]
+    exact = seg.search("a", query, live, 10, SearchParams(exact=True))
+    got = seg.search("a", query, live, 10, SearchParams(
+        quantization=QuantizationParams(oversampling=4.0)))
+    assert len(set(got.offsets.tolist()) & set(exact.offsets.tolist())) >= 8
+    np.testing.assert_allclose(got.scores, seg.vectors["a"].score_offsets(query, got.offsets),
+                               rtol=1e-6)
+    off = turbo.model_copy(update={"quantization_config": None})
+    assert seg.requantize(off)
+    assert set(seg.quantized) == {"b"}
