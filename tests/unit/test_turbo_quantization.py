@@ -18,6 +18,7 @@ from segments.types import (
 )
 from segments.vectors.turbo4 import BIT_SIZES, codebook, codec
 from tests.unit.test_quantization import _segment, clustered, queries, recall, store_of
+from tests.unit.test_turbo4 import float_scores
 
 BITS_PER_BYTE = {"bits1": 8, "bits1_5": 5, "bits2": 4, "bits4": 2}
 LEVEL_COUNT = {"bits1": 2, "bits1_5": 3, "bits2": 4, "bits4": 16}
@@ -97,12 +98,7 @@ def test_scores_are_the_query_against_decoded_rows(bits: str, distance: Distance
     c = codec(dim, bits)
     stored = c.encode(rows)
     dec = c.decode(stored).astype(np.float64)
-    want = {
-        Distance.COSINE: dec @ q,
-        Distance.DOT: dec @ q,
-        Distance.EUCLID: np.linalg.norm(dec - q, axis=1),
-        Distance.MANHATTAN: np.abs(dec - q).sum(axis=1),
-    }[distance]
+    want = float_scores(dec, q.astype(np.float64), distance)
     np.testing.assert_allclose(c.scores(stored, q, distance), want, rtol=2e-5, atol=2e-5)
 
 
