@@ -11,8 +11,8 @@ An indexed segment keeps, beside each dense vector's float rows, a compact copy 
   it is scaled back to the distance's range with per-row magnitudes kept at build time.
 - turbo: TurboQuant codes (``segments/vectors/turbo4.py``: a fixed rotation, then a
   Lloyd-Max codebook of 16, 4, 3 or 2 levels per rotated coordinate, packed 2, 4, 5 or 8 to a
-  byte, plus a per-row scale); a float query is scored against them through per-query
-  lookup tables, in the distance's own scale.
+  byte, plus a per-row scale), kept by byte position: a float query is scored against every
+  row with one 256-entry table gather per byte position, in the distance's own scale.
 
 A search scores candidate rows with the quantized copy, keeps the best ``limit *
 oversampling``, and (unless ``rescore`` is off) re-scores those with the original vectors.
@@ -243,33 +243,58 @@ class BinaryQuantized:
 
 
 class TurboQuantized:
-    """TurboQuant rows of one bit size: packed codes and a scale per row (see ``TurboCodec``)."""
+    """TurboQuant rows of one bit size (see ``TurboCodec``), kept split by byte position
+    (``(bytes, n)`` codes, a scale and a squared norm per row) so a query scores every row
+    with one small table gather per byte position."""
 
     kind = "turbo"
 
-    def __init__(self, turbo: TurboCodec, rows: np.ndarray, distance: Distance) -> None:
+    def __init__(
+        self, turbo: TurboCodec, columns: np.ndarray, scales: np.ndarray, squares: np.ndarray,
+        distance: Distance,
+    ) -> None:
         self.codec = turbo
-        self.rows = rows
+        self.columns = columns
+        self.scales = scales
+        self.squares = squares
+        """Squared length of each row's decoded vector (Euclid only; empty otherwise)."""
         self.distance = distance
         self.dim = turbo.dim
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.scales)
 
     @classmethod
     def build(cls, rows: np.ndarray, distance: Distance, bits: str) -> TurboQuantized:
         """Encode all rows (a chunk at a time: the rotation works in float64)."""
         turbo = codec(rows.shape[1], bits)
-        out = np.empty((len(rows), turbo.width), dtype=np.uint8)
-        for start in range(0, len(rows), CHUNK_ROWS):
-            out[start : start + CHUNK_ROWS] = turbo.encode(rows[start : start + CHUNK_ROWS])
-        return cls(turbo, out, distance)
+        n = len(rows)
+        columns = np.empty((turbo.half, n), dtype=np.uint8)
+        scales = np.empty(n, dtype=np.float32)
+        euclid = distance is Distance.EUCLID
+        squares = np.empty(n if euclid else 0, dtype=np.float64)
+        for start in range(0, n, CHUNK_ROWS):
+            stored = turbo.encode(rows[start : start + CHUNK_ROWS])
+            end = start + len(stored)
+            columns[:, start:end], scales[start:end] = turbo.split(stored)
+            if euclid:
+                squares[start:end] = turbo.squared_norms(stored)
+        return cls(turbo, columns, scales, squares, distance)
+
+    def rows(self) -> np.ndarray:
+        """The codes as the codec stores rows ``(n, width)`` (for checks)."""
+        return self.codec.join(self.columns, self.scales)
 
     def scores(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
         """Approximate scores of the rows at ``offsets`` (all rows if None) for a prepared
         query, in the distance's own scale."""
-        rows = self.rows if offsets is None else self.rows[offsets]
-        return self.codec.scores(rows, query, self.distance)
+        if offsets is None:
+            columns, scales, squares = self.columns, self.scales, self.squares
+        else:
+            columns = self.columns[:, offsets]
+            scales = self.scales[offsets]
+            squares = self.squares[offsets] if len(self.squares) else self.squares
+        return self.codec.column_scores(columns, scales, squares, query, self.distance)
 
 
 Quantized = ScalarQuantized | BinaryQuantized | TurboQuantized

@@ -299,6 +299,50 @@ class TurboCodec:
         idx += self.byte_offsets
         return np.take(table, idx, mode="clip").sum(axis=1)
 
+    # --- rows split by byte position (the quantized copies' layout) ------------------------
+    def split(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stored rows → (their code bytes by position ``(half, n)``, their scales ``(n,)``)."""
+        return np.ascontiguousarray(rows[:, : self.half].T), self.scales(rows).copy()
+
+    def join(self, columns: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """The inverse of ``split``: stored rows ``(n, width)``."""
+        n = columns.shape[1]
+        out = np.empty((n, self.width), dtype=np.uint8)
+        out[:, : self.half] = columns.T
+        out[:, self.half :] = scales.astype("<f4").reshape(n, 1).view(np.uint8)
+        return out
+
+    def squared_norms(self, rows: np.ndarray) -> np.ndarray:
+        """Squared length of each stored row's decoded vector (float64)."""
+        if self.norms is None:
+            dec = self.decode_rotated(rows).astype(np.float64)
+            return np.einsum("ij,ij->i", dec, dec)
+        scale = self.scales(rows).astype(np.float64)
+        return scale * scale * self._sums(rows, self.norms)
+
+    def column_scores(
+        self, columns: np.ndarray, scales: np.ndarray, squares: np.ndarray, query: np.ndarray,
+        distance: Distance,
+    ) -> np.ndarray:
+        """As ``scores``, for rows kept split (``split``; ``squares`` from ``squared_norms``):
+        one gather from a 256-entry table per byte position over all rows at once, a few
+        times faster than gathering row by row."""
+        if distance is Distance.MANHATTAN or self.norms is None:
+            return self.scores(self.join(columns, scales), query, distance)
+        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        qr = self.rotate(q[None, :])[0]
+        table = self._table(qr[:, None] * self.book.levels[None, :]).reshape(self.half, 256)
+        n = columns.shape[1]
+        acc = np.zeros(n, dtype=np.float64)
+        part = np.empty(n, dtype=np.float64)
+        for j in range(self.half):  # a loop over byte positions, each over every row
+            np.take(table[j], columns[j], out=part)
+            acc += part
+        dot = scales.astype(np.float64) * acc
+        if distance is Distance.EUCLID:
+            dot = np.sqrt(np.maximum(squares - 2 * dot + float(qr @ qr), 0.0))
+        return dot.astype(np.float32)
+
     def scores(self, rows: np.ndarray, query: np.ndarray, distance: Distance) -> np.ndarray:
         """Scores of a float32 query against stored rows, as the float storages report them
         (dot product for Cosine/Dot, the distance for Euclid/Manhattan)."""

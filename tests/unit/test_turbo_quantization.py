@@ -100,6 +100,12 @@ def test_scores_are_the_query_against_decoded_rows(bits: str, distance: Distance
     dec = c.decode(stored).astype(np.float64)
     want = float_scores(dec, q.astype(np.float64), distance)
     np.testing.assert_allclose(c.scores(stored, q, distance), want, rtol=2e-5, atol=2e-5)
+    columns, scales = c.split(stored)  # the quantized copies' layout: the same scores
+    assert np.array_equal(c.join(columns, scales), stored)
+    squares = c.squared_norms(stored)
+    np.testing.assert_allclose(squares, np.einsum("ij,ij->i", dec, dec), rtol=1e-5)
+    np.testing.assert_allclose(c.column_scores(columns, scales, squares, q, distance), want,
+                               rtol=2e-5, atol=2e-5)
 
 
 def test_fewer_bits_less_memory_less_accuracy() -> None:
@@ -111,7 +117,7 @@ def test_fewer_bits_less_memory_less_accuracy() -> None:
     for bits in BIT_SIZES:
         q = build_quantized(store, len(data), QuantizationSpec("turbo", bits=bits))
         assert isinstance(q, TurboQuantized) and q.kind == "turbo" and len(q) == len(data)
-        widths[bits] = q.rows.shape[1]
+        widths[bits] = q.rows().shape[1]
         errors[bits] = float(np.abs(q.scores(store.prepare_query(query)) - exact).mean())
     assert widths == {"bits1": 12 + 4, "bits1_5": 20 + 4, "bits2": 24 + 4, "bits4": 48 + 4}
     assert errors["bits4"] < errors["bits2"] < errors["bits1_5"] < errors["bits1"]
