@@ -67,6 +67,10 @@ class Datatype(StrEnum):
 QUANTIZATION_KINDS = ("scalar", "binary", "turbo")
 """Quantization methods heron builds; ``product`` (and anything else) is refused."""
 
+MEMORY = ("cold", "cached", "pinned")
+"""Qdrant's ``Memory`` placements of quantized vectors (accepted and reported; heron keeps
+quantized copies in RAM whatever is asked)."""
+
 TURBO_BITS = ("bits1", "bits1_5", "bits2", "bits4")
 """``turbo`` quantization's bit sizes (Qdrant's ``TurboQuantBitSize``)."""
 
@@ -120,6 +124,9 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
     memory = section.get("memory")
     if memory is not None and not isinstance(memory, str):
         raise ValueError(f"{where}.memory must be a string")
+    if memory is not None and memory not in MEMORY:
+        listed = ", ".join(f"`{m}`" for m in MEMORY)
+        raise ValueError(f"{where}.memory: unknown variant `{memory}`, expected one of {listed}")
     if kind == "turbo":
         bits = section.get("bits")
         if bits is not None and not isinstance(bits, str):

@@ -277,6 +277,7 @@ BAD = [
     ({"turbo": {"bits": 4}}, "bits must be a string"),
     ({"turbo": {"always_ram": "yes"}}, "always_ram must be a boolean"),
     ({"turbo": {"memory": 2}}, "memory must be a string"),
+    ({"turbo": {"memory": "ram"}}, "memory: unknown variant `ram`, expected one of `cold`"),
     ({"turbo": "bits4"}, "turbo must be an object"),
     ({"turbo": {}, "scalar": {"type": "int8"}}, "exactly one"),
 ]
