@@ -98,6 +98,18 @@ def _flag(section: dict[str, Any], key: str, where: str) -> None:
         raise ValueError(f"{where}.{key} must be a boolean")
 
 
+def _variant(section: dict[str, Any], key: str, variants: tuple[str, ...], where: str
+             ) -> str | None:
+    """Check that an optional field is one of an enum's spellings; returns it."""
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{where}.{key} must be a string")
+    if value is not None and value not in variants:
+        listed = ", ".join(f"`{v}`" for v in variants)
+        raise ValueError(f"{where}.{key}: unknown variant `{value}`, expected one of {listed}")
+    return value
+
+
 def parse_quantization(raw: Any) -> QuantizationSpec | None:
     """Validate a ``quantization_config`` as Qdrant shapes it; raises ValueError if wrong."""
     if raw is None:
@@ -121,19 +133,9 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
     if not isinstance(section, dict):
         raise ValueError(f"{where} must be an object")
     _flag(section, "always_ram", where)
-    memory = section.get("memory")
-    if memory is not None and not isinstance(memory, str):
-        raise ValueError(f"{where}.memory must be a string")
-    if memory is not None and memory not in MEMORY:
-        listed = ", ".join(f"`{m}`" for m in MEMORY)
-        raise ValueError(f"{where}.memory: unknown variant `{memory}`, expected one of {listed}")
+    _variant(section, "memory", MEMORY, where)
     if kind == "turbo":
-        bits = section.get("bits")
-        if bits is not None and not isinstance(bits, str):
-            raise ValueError(f"{where}.bits must be a string")
-        if bits is not None and bits not in TURBO_BITS:
-            listed = ", ".join(f"`{b}`" for b in TURBO_BITS)
-            raise ValueError(f"{where}.bits: unknown variant `{bits}`, expected one of {listed}")
+        bits = _variant(section, "bits", TURBO_BITS, where)
         return QuantizationSpec("turbo", bits=bits or TURBO_DEFAULT_BITS)
     if kind == "binary":
         if section.get("encoding") not in (None, "one_bit"):

@@ -135,7 +135,8 @@ class Codebook:
 @cache
 def codebook(bits: str) -> Codebook:
     """The (shared) codebook of a bit size (``KeyError`` for an unknown one)."""
-    PER_BYTE[bits]  # noqa: B018 - refuse unknown sizes here
+    if bits not in PER_BYTE:
+        raise KeyError(bits)
     return Codebook(bits)
 
 
