@@ -222,7 +222,7 @@ class CreateCollection(Model):
                     raise ValueError("vector name must not be empty")
             cfg.vectors = dict(self.vectors)
         for params in cfg.vectors.values():
-            check_quantization(params.quantization_config)
+            params.quantization_config = check_quantization(params.quantization_config)
         check_sparse_datatypes(self.sparse_vectors, "sparse_vectors")
         cfg.sparse_vectors = dict(self.sparse_vectors or {})
         both = set(cfg.vectors) & set(cfg.sparse_vectors)

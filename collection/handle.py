@@ -101,10 +101,13 @@ class Collection:
         return cls(name, path, config, holder, wal, last_op, mailbox_size)
 
     def save_config(self, config: CollectionConfig) -> None:
-        """Blocking: persist a changed config (PATCH)."""
+        """Blocking: persist a changed config (PATCH); indexed segments then rebuild the
+        quantized copies a changed quantization config asks for (searches meanwhile use
+        the old copies)."""
         write_json_atomic(self.path / CONFIG_FILE, config.model_dump(mode="json"))
         self.config = config
         self.holder.config = config.segment
+        self.holder.requantize(config.segment)
 
     async def change_vectors(self, change: Any) -> int:
         """Create or delete a named vector: ``change(config)`` gives the new config (or raises).

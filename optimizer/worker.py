@@ -74,6 +74,8 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
             limiter=limiter, abandon_on_cancel=True,
         )
         swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))
+        if swapped and isinstance(built, ImmutableSegment):  # a PATCH while it was built
+            await trio.to_thread.run_sync(built.requantize, coll.config.segment)
     except (trio.Cancelled, BuildCancelled):
         tracker.end(opt, {"cancelled": "the collection is closing"})
         raise

@@ -265,6 +265,15 @@ class SegmentHolder:
         for seg in self.segments.values():
             seg.sync_vectors(config)
 
+    def requantize(self, config: SegmentConfig) -> int:
+        """Blocking (any thread): indexed segments rebuild the quantized copies a changed
+        quantization config asks for; returns how many segments changed."""
+        changed = 0
+        for seg in list(self.segments.values()):
+            if isinstance(seg, ImmutableSegment) and seg.requantize(config):
+                changed += 1
+        return changed
+
     # --- optimization (called on the writer's side) -------------------------------------------
     def prepare_rebuild(self, seg_ids: list[int]) -> tuple[list[dict[str, Any]], int] | None:
         """Start rebuilding (or merging) segments: stop writing new points into them and

@@ -28,9 +28,9 @@ from segments.graph import (
     covers,
     extend_index,
 )
-from segments.quantization import QuantizationParams, Quantized, build_all
+from segments.quantization import QuantizationParams, Quantized, build_all, quantization_specs
 from segments.quantization import search as quantized_search
-from segments.types import HnswConfig, SegmentConfig
+from segments.types import HnswConfig, QuantizationSpec, SegmentConfig
 from segments.vectors import make_storage, restore_storage, storage_item
 from segments.vectors.dense import DenseVectors
 from segments.vectors.sparse import SparseVectors, best_first, mask_of
@@ -77,6 +77,8 @@ class ImmutableSegment(AppendableSegment):
         self.indexes: dict[str, Any] = {}
         self.hnsw: dict[str, HnswConfig] = {}
         self.quantized: dict[str, Quantized] = {}
+        self.quantized_from: dict[str, tuple[QuantizationSpec, Quantized]] = {}
+        """Per quantized vector, the spec its copy was built from (and the copy)."""
         self.source_offsets = np.zeros(0, dtype=np.int64)
         """Offsets in the segment this one was built from, per offset of this one."""
         self.searchers: dict[str, GraphSearcher] = {}
@@ -88,9 +90,24 @@ class ImmutableSegment(AppendableSegment):
         """As the appendable segment's, also dropping a removed vector's graph and quantized
         copy (a new vector has neither: it is searched exactly until the next rebuild)."""
         super().sync_vectors(config)
-        for table in (self.indexes, self.hnsw, self.quantized, self.searchers):
+        for table in (self.indexes, self.hnsw, self.quantized, self.quantized_from,
+                      self.searchers):
             for name in [n for n in table if n not in self.vectors]:
                 del table[name]
+
+    def set_quantized(self, built: dict[str, tuple[QuantizationSpec, Quantized]]) -> None:
+        """Take a new set of quantized copies (one assignment: searches see old or new)."""
+        self.quantized_from = built
+        self.quantized = {name: quantized for name, (_, quantized) in built.items()}
+
+    def requantize(self, config: SegmentConfig) -> bool:
+        """Blocking: follow a changed quantization config (a PATCH): copies whose spec
+        changed are rebuilt, unconfigured ones dropped, the rest kept; False if none changed."""
+        wanted = quantization_specs(config, self.vectors)
+        if wanted == {name: spec for name, (spec, _) in self.quantized_from.items()}:
+            return False
+        self.set_quantized(build_all(config, self.vectors, self.size, self.quantized_from))
+        return True
 
     def searchable(self, name: str) -> tuple[np.ndarray, int]:
         """(live points that hold vector ``name``, how many), cached until the next
@@ -240,7 +257,7 @@ class ImmutableSegment(AppendableSegment):
                     )
                 else:
                     seg.indexes[name] = build_index(store, size, hnsw, threads, report, step)
-        seg.quantized = build_all(config, seg.vectors, size)
+        seg.set_quantized(build_all(config, seg.vectors, size))
         if seg.quantized:
             report("quantization", 1, 1)
         seg.prepare_sparse()
@@ -297,7 +314,7 @@ class ImmutableSegment(AppendableSegment):
                     index = hnswlib.Index(space=SPACES[store.distance], dim=store.dim)
                     index.load_index(str(file), max_elements=max(1, seg.size))
                     seg.indexes[name] = index
-        seg.quantized = build_all(config, seg.vectors, seg.size)  # rebuilt, not saved
+        seg.set_quantized(build_all(config, seg.vectors, seg.size))  # rebuilt, not saved
         for store in seg.vectors.values():
             if isinstance(store, DenseVectors):
                 store.release_pages()  # the quantized build read the mapped rows

@@ -9,6 +9,10 @@ An indexed segment keeps, beside each dense vector's float rows, a compact copy 
 - binary: one sign bit per component, packed into 64-bit words. Hamming distance ``h`` between
   the packed row and the packed query gives ``dim - 2h``, the dot product of the sign vectors;
   it is scaled back to the distance's range with per-row magnitudes kept at build time.
+- turbo: TurboQuant codes (``segments/vectors/turbo4.py``: a fixed rotation, then a
+  Lloyd-Max codebook of 16, 4, 3 or 2 levels per rotated coordinate, packed 2, 4, 5 or 8 to a
+  byte, plus a per-row scale), kept by byte position: a float query is scored against every
+  row with one 256-entry table gather per byte position, in the distance's own scale.
 
 A search scores candidate rows with the quantized copy, keeps the best ``limit *
 oversampling``, and (unless ``rescore`` is off) re-scores those with the original vectors.
@@ -25,6 +29,7 @@ import numpy as np
 from segments.types import Distance, QuantizationSpec, SegmentConfig, ShapeError
 from segments.vectors.dense import DenseVectors, normalize_rows
 from segments.vectors.sparse import best_first
+from segments.vectors.turbo4 import TurboCodec, codec
 
 SAMPLE_VALUES = 1 << 20
 """At most this many components are looked at to find the scalar clipping range."""
@@ -237,7 +242,62 @@ class BinaryQuantized:
         return same * np.abs(scales - q_scale) + h * (scales + q_scale)
 
 
-Quantized = ScalarQuantized | BinaryQuantized
+class TurboQuantized:
+    """TurboQuant rows of one bit size (see ``TurboCodec``), kept split by byte position
+    (``(bytes, n)`` codes, a scale and a squared norm per row) so a query scores every row
+    with one small table gather per byte position."""
+
+    kind = "turbo"
+
+    def __init__(
+        self, turbo: TurboCodec, columns: np.ndarray, scales: np.ndarray, squares: np.ndarray,
+        distance: Distance,
+    ) -> None:
+        self.codec = turbo
+        self.columns = columns
+        self.scales = scales
+        self.squares = squares
+        """Squared length of each row's decoded vector (Euclid only; empty otherwise)."""
+        self.distance = distance
+        self.dim = turbo.dim
+
+    def __len__(self) -> int:
+        return len(self.scales)
+
+    @classmethod
+    def build(cls, rows: np.ndarray, distance: Distance, bits: str) -> TurboQuantized:
+        """Encode all rows (a chunk at a time: the rotation works in float64)."""
+        turbo = codec(rows.shape[1], bits)
+        n = len(rows)
+        columns = np.empty((turbo.half, n), dtype=np.uint8)
+        scales = np.empty(n, dtype=np.float32)
+        euclid = distance is Distance.EUCLID
+        squares = np.empty(n if euclid else 0, dtype=np.float64)
+        for start in range(0, n, CHUNK_ROWS):
+            stored = turbo.encode(rows[start : start + CHUNK_ROWS])
+            end = start + len(stored)
+            columns[:, start:end], scales[start:end] = turbo.split(stored)
+            if euclid:
+                squares[start:end] = turbo.squared_norms(stored)
+        return cls(turbo, columns, scales, squares, distance)
+
+    def rows(self) -> np.ndarray:
+        """The codes as the codec stores rows ``(n, width)`` (for checks)."""
+        return self.codec.join(self.columns, self.scales)
+
+    def scores(self, query: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Approximate scores of the rows at ``offsets`` (all rows if None) for a prepared
+        query, in the distance's own scale."""
+        if offsets is None:
+            columns, scales, squares = self.columns, self.scales, self.squares
+        else:
+            columns = self.columns[:, offsets]
+            scales = self.scales[offsets]
+            squares = self.squares[offsets] if len(self.squares) else self.squares
+        return self.codec.column_scores(columns, scales, squares, query, self.distance)
+
+
+Quantized = ScalarQuantized | BinaryQuantized | TurboQuantized
 
 
 def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Quantized:
@@ -245,21 +305,39 @@ def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Q
     rows = _float_rows(store, size)
     if spec.kind == "binary":
         return BinaryQuantized.build(rows, store.distance)
+    if spec.kind == "turbo":
+        return TurboQuantized.build(rows, store.distance, spec.bits or "bits4")
     present = np.zeros(size, dtype=bool)
     n = min(size, len(store.present))
     present[:n] = store.present[:n]
     return ScalarQuantized.build(rows, present, store.distance, spec.quantile)
 
 
-def build_all(
-    config: SegmentConfig, vectors: dict[str, Any], size: int
-) -> dict[str, Quantized]:
-    """Blocking: quantized copies of every dense vector the config asks to quantize."""
-    out: dict[str, Quantized] = {}
+def quantization_specs(config: SegmentConfig, vectors: dict[str, Any]) -> dict[str, QuantizationSpec]:
+    """What the config asks to build, per dense vector of a segment."""
+    out: dict[str, QuantizationSpec] = {}
     for name, store in vectors.items():
         spec = config.quantization_for(name)
         if spec is not None and isinstance(store, DenseVectors):
-            out[name] = build_quantized(store, size, spec)
+            out[name] = spec
+    return out
+
+
+def build_all(
+    config: SegmentConfig,
+    vectors: dict[str, Any],
+    size: int,
+    built: dict[str, tuple[QuantizationSpec, Quantized]] | None = None,
+) -> dict[str, tuple[QuantizationSpec, Quantized]]:
+    """Blocking: (spec, quantized copy) of every dense vector the config asks to quantize;
+    a copy in ``built`` made from the same spec is kept rather than built again."""
+    out: dict[str, tuple[QuantizationSpec, Quantized]] = {}
+    for name, spec in quantization_specs(config, vectors).items():
+        old = (built or {}).get(name)
+        if old is not None and old[0] == spec:
+            out[name] = old
+        else:
+            out[name] = (spec, build_quantized(vectors[name], size, spec))
     return out
 
 
@@ -299,8 +377,10 @@ __all__ = [
     "BinaryQuantized",
     "QuantizationParams",
     "ScalarQuantized",
+    "TurboQuantized",
     "build_all",
     "build_quantized",
     "parse_params",
+    "quantization_specs",
     "search",
 ]

@@ -64,16 +64,31 @@ class Datatype(StrEnum):
 
 # --- quantization parameters ----------------------------------------------------------------
 
-QUANTIZATION_KINDS = ("scalar", "binary")
+QUANTIZATION_KINDS = ("scalar", "binary", "turbo")
 """Quantization methods heron builds; ``product`` (and anything else) is refused."""
+
+MEMORY = ("cold", "cached", "pinned")
+"""Qdrant's ``Memory`` placements of quantized vectors (accepted and reported; heron keeps
+quantized copies in RAM whatever is asked)."""
+
+TURBO_BITS = ("bits1", "bits1_5", "bits2", "bits4")
+"""``turbo`` quantization's bit sizes (Qdrant's ``TurboQuantBitSize``)."""
+
+TURBO_DEFAULT_BITS = "bits4"
+"""What a ``turbo`` config without ``bits`` builds (the config itself is echoed as given)."""
+
+TURBO_KEYS = ("always_ram", "memory", "bits")
+"""The fields of a ``turbo`` config; others are dropped, as Qdrant drops unknown fields."""
 
 
 @dataclass(frozen=True)
 class QuantizationSpec:
-    """What to build for one vector: ``kind`` is ``scalar`` or ``binary``."""
+    """What to build for one vector: ``kind`` is ``scalar``, ``binary`` or ``turbo``;
+    ``quantile`` is scalar's clipping, ``bits`` turbo's bit size."""
 
     kind: str
     quantile: float | None = None
+    bits: str | None = None
 
 
 def _flag(section: dict[str, Any], key: str, where: str) -> None:
@@ -83,28 +98,45 @@ def _flag(section: dict[str, Any], key: str, where: str) -> None:
         raise ValueError(f"{where}.{key} must be a boolean")
 
 
+def _variant(section: dict[str, Any], key: str, variants: tuple[str, ...], where: str
+             ) -> str | None:
+    """Check that an optional field is one of an enum's spellings; returns it."""
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{where}.{key} must be a string")
+    if value is not None and value not in variants:
+        listed = ", ".join(f"`{v}`" for v in variants)
+        raise ValueError(f"{where}.{key}: unknown variant `{value}`, expected one of {listed}")
+    return value
+
+
 def parse_quantization(raw: Any) -> QuantizationSpec | None:
     """Validate a ``quantization_config`` as Qdrant shapes it; raises ValueError if wrong."""
     if raw is None:
         return None
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(
-            "quantization_config must be an object with exactly one of 'scalar' or 'binary'"
+            "quantization_config must be an object with exactly one of 'scalar', 'binary' "
+            "or 'turbo'"
         )
     kind, section = next(iter(raw.items()))
     if kind == "product":
         raise ValueError(
-            "product quantization is not supported; use 'scalar' or 'binary' quantization"
+            "product quantization is not supported; use 'scalar', 'binary' or 'turbo' "
+            "quantization"
         )
     if kind not in QUANTIZATION_KINDS:
-        raise ValueError(f"unknown quantization method {kind!r}; use 'scalar' or 'binary'")
+        raise ValueError(
+            f"unknown quantization method {kind!r}; use 'scalar', 'binary' or 'turbo'"
+        )
     where = f"quantization_config.{kind}"
     if not isinstance(section, dict):
         raise ValueError(f"{where} must be an object")
     _flag(section, "always_ram", where)
-    memory = section.get("memory")
-    if memory is not None and not isinstance(memory, str):
-        raise ValueError(f"{where}.memory must be a string")
+    _variant(section, "memory", MEMORY, where)
+    if kind == "turbo":
+        bits = _variant(section, "bits", TURBO_BITS, where)
+        return QuantizationSpec("turbo", bits=bits or TURBO_DEFAULT_BITS)
     if kind == "binary":
         if section.get("encoding") not in (None, "one_bit"):
             raise ValueError(f"{where}.encoding: only 'one_bit' is supported")
@@ -123,10 +155,20 @@ def parse_quantization(raw: Any) -> QuantizationSpec | None:
     return QuantizationSpec("scalar", quantile)
 
 
+def _as_stored(value: dict[str, Any]) -> dict[str, Any]:
+    """A valid config as it is kept and reported: a ``turbo`` section keeps only its set,
+    known fields (what Qdrant writes back); the other methods are kept as given."""
+    section = value.get("turbo")
+    if not isinstance(section, dict):
+        return value
+    return {"turbo": {k: section[k] for k in TURBO_KEYS if section.get(k) is not None}}
+
+
 def check_quantization(value: Any) -> Any:
     """Refuse a quantization config heron can't build (``"Disabled"`` clears one in a diff)."""
     if value is not None and value != "Disabled":
         parse_quantization(value)
+        return _as_stored(value)
     return value
 
 

@@ -287,8 +287,13 @@ def fill_sparse_config(msg: Any, value: Any) -> None:
         fill(msg.map[name], params or {})
 
 
+QUANTIZATION_FIELDS = {"turbo": "turboquant"}
+"""REST quantization methods whose gRPC oneof member is named otherwise."""
+
+
 def fill_quantization(msg: Any, value: Any) -> None:
     for kind, params in value.items():
+        kind = QUANTIZATION_FIELDS.get(kind, kind)
         if kind in msg.DESCRIPTOR.fields_by_name:
             sub = getattr(msg, kind)
             sub.SetInParent()

@@ -357,13 +357,17 @@ def stemmer_json(msg: Any) -> dict[str, Any] | None:
     return {"type": "none"} if name == "disabled" else None
 
 
+QUANTIZATION_KINDS = {"turboquant": "turbo"}
+"""gRPC's quantization oneof members whose REST key differs (REST ``turbo``)."""
+
+
 def quantization_json(msg: Any) -> Any:
     name, value = _which(msg, "quantization")
     if name is None:
         return None
     if name == "disabled":
         return "Disabled"
-    return {name: to_json(value)}
+    return {QUANTIZATION_KINDS.get(name, name): to_json(value)}
 
 
 def vectors_config_json(msg: Any) -> Any:

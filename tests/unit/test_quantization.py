@@ -84,7 +84,7 @@ def test_parse_config_accepts_qdrant_shapes() -> None:
     assert parse_quantization(BINARY) == QuantizationSpec("binary")
     assert parse_quantization({"binary": {}}) == QuantizationSpec("binary")
     assert parse_quantization(
-        {"binary": {"encoding": "one_bit", "query_encoding": "default", "memory": "ram"}}
+        {"binary": {"encoding": "one_bit", "query_encoding": "default", "memory": "pinned"}}
     ) == QuantizationSpec("binary")
 
 
@@ -103,7 +103,12 @@ def test_parse_config_accepts_qdrant_shapes() -> None:
         ({"binary": []}, "must be an object"),
         ({"scalar": {"type": "int8"}, "binary": {}}, "exactly one"),
         ({}, "exactly one"),
-        ({"turbo": {}}, "unknown quantization method"),
+        ({"turbo4": {}}, "unknown quantization method"),
+        ({"turbo": {"bits": "bits8"}}, "unknown variant `bits8`"),
+        ({"turbo": {"bits": 4}}, "bits must be a string"),
+        ({"turbo": {"always_ram": 1}}, "always_ram must be a boolean"),
+        ({"turbo": "bits4"}, "must be an object"),
+        ({"binary": {"memory": "ram"}}, "memory: unknown variant `ram`"),
     ],
 )
 def test_parse_config_refuses_what_heron_cannot_build(raw: object, message: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 from segments.types import Datatype, Distance
 from segments.vectors.dense import DenseVectors
 from segments.vectors.multi import MultiVectors
-from segments.vectors.turbo4 import LEVELS, Turbo4, codec, hartley
+from segments.vectors.turbo4 import LEVELS, codec, hartley
+from segments.vectors.turbo4 import TurboCodec as Turbo4
 
 DIMS = [1, 2, 3, 8, 17, 128, 129, 768]
 
@@ -78,6 +79,16 @@ def test_zero_vector() -> None:
     assert dec.tolist() == [[0.0] * 5] and not np.signbit(dec).any()
 
 
+def float_scores(rows: np.ndarray, q: np.ndarray, distance: Distance) -> np.ndarray:
+    """What a float storage scores ``q`` against ``rows`` (float64 reference)."""
+    return {
+        Distance.COSINE: lambda: rows @ q,
+        Distance.DOT: lambda: rows @ q,
+        Distance.EUCLID: lambda: np.linalg.norm(rows - q, axis=1),
+        Distance.MANHATTAN: lambda: np.abs(rows - q).sum(axis=1),
+    }[distance]()
+
+
 @pytest.mark.parametrize("distance", list(Distance))
 @pytest.mark.parametrize("dim", [3, 64, 129])
 def test_scores_are_float_query_against_dequantised_rows(distance: Distance, dim: int) -> None:
@@ -86,12 +97,7 @@ def test_scores_are_float_query_against_dequantised_rows(distance: Distance, dim
     store.put(np.arange(400), rows)
     dec = store.float_rows(slice(0, 400)).astype(np.float64)
     qq = store.prepare_query(q).astype(np.float64)
-    want = {
-        Distance.COSINE: dec @ qq,
-        Distance.DOT: dec @ qq,
-        Distance.EUCLID: np.linalg.norm(dec - qq, axis=1),
-        Distance.MANHATTAN: np.abs(dec - qq).sum(axis=1),
-    }[distance]
+    want = float_scores(dec, qq, distance)
     got = store.score_offsets(q, np.arange(400))
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
     if distance is Distance.COSINE:  # stored unit length: a point scores 1 against itself
