@@ -59,6 +59,15 @@ BAD = [
     [_point(1), {"vector": {"d": [1, 2, 3]}}],
     [_point(1), {"id": 2, "vector": {"d": [1, 2, 3]}, "payload": [1]}],
     [_point(1, d=[1, 2, 3], s={"indices": [1], "values": [float("nan")]})],
+    # simdjson flattens a nested array: as many numbers as the vector's size must not pass
+    [_point(1, d=[[1.0], 2.0, 3.0])],
+    [_point(1, d=[[], [1.0, 2.0], 3.0], s={"indices": [1, 2], "values": [[1.0], 2.0]})],
+    [_point(1, s={"indices": [1, 2], "values": [[1.0], 2.0]})],
+    [_point(1, d=[[1.0], 2.0, 3.0]), _point(2, d=[1.0, 2.0, 3.0], s={"indices": [1], "values": [1]})],
+    # rows of other sizes that add up to whole rows of the right one
+    [_point(1, d=[1.0, 2.0]), _point(2, d=[1.0, 2.0, 3.0, 4.0])],
+    # a nested vector beside a payload holding a list (the text's "[" count does not tell)
+    [_point(1, d=[[1.0], 2.0, 3.0]) | {"payload": {"tags": ["a[", [1]]}}],
 ]
 
 
@@ -160,6 +169,15 @@ def test_json_text_path_gives_what_the_parsed_path_gives(raw: list[Any]) -> None
     assert rest == {"update_mode": "upsert", "update_filter": {"must": []}}
     ids2, payloads2, cols2 = _per_point(copy.deepcopy(raw))
     assert ids == ids2 and payloads == payloads2
+    _same_columns(cols, cols2)
+
+
+def test_json_text_path_reads_lists_and_brackets_in_payloads() -> None:
+    raw = [_point(1) | {"payload": {"tags": ["x", "y[", [1, [2]]]}},
+           _point(2, s={"indices": [3, 1], "values": [0.5, 1]}) | {"payload": {"t": "]["}}]
+    rest, (ids, payloads, cols) = points_from_json(CONFIG, orjson.dumps({"points": raw}))
+    ids2, payloads2, cols2 = _per_point(copy.deepcopy(raw))
+    assert rest == {} and ids == ids2 and payloads == payloads2
     _same_columns(cols, cols2)
 
 
