@@ -38,6 +38,11 @@ GOOD = [
     [_point(1), _point(2, s={"indices": [0, 1], "values": [0.0, 1.0]}), _point(1)],
     [{"id": "5f0d7d52-5c9a-4c4e-9d0c-7b1e0f4f2a11", "vector": {"d": [1, 0, 0]}}],
     [_point(i, d=[0.0, 1.0, 0.0]) for i in range(4)],
+    # sorted rows, each starting below where the last ended, empty rows between and at the ends
+    [_point(0, s={"indices": [], "values": []}), _point(1, s={"indices": [5, 7], "values": [1, 2]}),
+     _point(2, s={"indices": [], "values": []}), _point(3, s={"indices": [1, 2], "values": [3, 4]}),
+     _point(4, s={"indices": [0], "values": [5]}), _point(5, s={"indices": [], "values": []})],
+    [_point(1, s={"indices": [7, 5], "values": [1, 2]}), _point(2, s={"indices": [1, 2], "values": [3, 4]})],
 ]
 
 BAD = [
