@@ -9,6 +9,7 @@ against the state right before it, so the group is cut there and committed first
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import trio
@@ -41,6 +42,8 @@ class CollectionActor:
         self.last_op = last_op
         self.mailbox = mailbox
         self.stopped = False
+        self.last_write = float("-inf")
+        """``time.monotonic()`` of the last logged update (the optimizer yields while recent)."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the mailbox until a ``Stop`` arrives or the mailbox closes."""
@@ -116,6 +119,7 @@ class CollectionActor:
                 u.reply.fail(error)
             return
         self.last_op = first + len(group) - 1
+        self.last_write = time.monotonic()
         for i, u in enumerate(group):
             if not u.wait:
                 u.reply.set(UpdateResult(first + i, "acknowledged"))

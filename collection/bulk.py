@@ -115,9 +115,12 @@ def sparse_rows_sorted(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat sparse rows with each row sorted by index (as Qdrant stores them); ``NotBulk`` on
     a duplicate index within a row."""
-    row = np.repeat(np.arange(len(lengths)), lengths)
-    same_row = row[1:] == row[:-1]
-    if not (np.diff(indices)[same_row] > 0).all():  # not ascending: sort each row
+    rising = np.diff(indices) > 0  # entry k+1 above entry k
+    starts = np.cumsum(lengths)[:-1]
+    rising[starts[(starts > 0) & (starts < len(indices))] - 1] = True  # a new row may start low
+    if not rising.all():  # not ascending: sort each row
+        row = np.repeat(np.arange(len(lengths)), lengths)
+        same_row = row[1:] == row[:-1]
         order = np.lexsort((indices, row))
         indices, values = indices[order], values[order]
         if (np.diff(indices)[same_row] == 0).any():

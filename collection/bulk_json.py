@@ -23,6 +23,7 @@ from segments.ids import MAX_ID, normalize_id
 from segments.vectors.sparse import MAX_INDEX
 
 _INFERENCE = ("model",)
+_OPEN = ord("[")
 
 
 def _plain(value: Any) -> Any:
@@ -42,13 +43,14 @@ def _keys(obj: Any) -> list[str]:
     return keys
 
 
-def _flat(arr: Any, of_type: str) -> bytes:
-    """A flat JSON array of numbers as raw 8-byte values (nested arrays are refused)."""
+def _flat(arr: Any, of_type: str, careful: bool) -> Any:
+    """A flat JSON array of numbers as a buffer of raw 8-byte values. simdjson flattens nested
+    arrays, so ``careful`` looks at the array's text for one (see ``points_from_json``)."""
     try:
-        buf = bytes(arr.as_buffer(of_type=of_type))
+        buf = arr.as_buffer(of_type=of_type)
     except (TypeError, ValueError):
         raise NotBulk from None
-    if len(buf) != 8 * len(arr):
+    if careful and b"[" in arr.mini[1:]:
         raise NotBulk
     return buf
 
@@ -56,21 +58,29 @@ def _flat(arr: Any, of_type: str) -> bytes:
 def points_from_json(
     config: CollectionConfig, data: bytes
 ) -> tuple[dict[str, Any], tuple[list[Any], list[Any], dict[str, columns.Column]]]:
-    """(the body without ``points``, (ids, payloads, columns) of its points), or ``NotBulk``."""
+    """(the body without ``points``, (ids, payloads, columns) of its points), or ``NotBulk``.
+
+    A vector's array must not nest another (simdjson would flatten ``[[1], 2, 3]``). When the
+    text has no ``[`` beyond the arrays the points and vectors open, none does; otherwise (a
+    payload's list, a ``[`` in a string) the body is read again, checking each vector."""
     parser = simdjson.Parser()
     try:
         doc = parser.parse(data)
     except (ValueError, TypeError, RuntimeError):
         raise NotBulk from None
     try:
-        return _read(config, doc)
+        rest, parsed, arrays = _read(config, doc, careful=False)
+        if np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == _OPEN) != arrays:
+            rest, parsed, arrays = _read(config, doc, careful=True)
+        return rest, parsed
     finally:
         del doc
 
 
 def _read(
-    config: CollectionConfig, doc: Any
-) -> tuple[dict[str, Any], tuple[list[Any], list[Any], dict[str, columns.Column]]]:
+    config: CollectionConfig, doc: Any, careful: bool
+) -> tuple[dict[str, Any], tuple[list[Any], list[Any], dict[str, columns.Column]], int]:
+    """(rest, (ids, payloads, columns), the number of arrays the points and vectors open)."""
     if not isinstance(doc, simdjson.Object):
         raise NotBulk
     top = _keys(doc)
@@ -79,10 +89,11 @@ def _read(
     if not isinstance(raw, simdjson.Array):
         raise NotBulk
     n = len(raw)
+    arrays = 1
     ids: list[Any] = []
     payloads: list[Any] = []
-    dense: dict[str, tuple[list[int], list[bytes]]] = {}
-    sparse: dict[str, tuple[list[int], list[bytes], list[bytes], list[int]]] = {}
+    dense: dict[str, tuple[list[int], list[Any], list[int]]] = {}
+    sparse: dict[str, tuple[list[int], list[Any], list[Any], list[int]]] = {}
     for i, p in enumerate(raw):
         if not isinstance(p, simdjson.Object):
             raise NotBulk
@@ -108,9 +119,11 @@ def _read(
         for name, value in named:
             key = name or UNNAMED
             if isinstance(value, simdjson.Array):
-                at, rows = dense.setdefault(key, ([], []))
+                at, rows, dims = dense.setdefault(key, ([], [], []))
                 at.append(i)
-                rows.append(_flat(value, "d"))
+                rows.append(_flat(value, "d", careful))
+                dims.append(len(value))
+                arrays += 1
                 continue
             if not isinstance(value, simdjson.Object):
                 raise NotBulk
@@ -126,21 +139,22 @@ def _read(
                 raise NotBulk
             at, ixs, vss, lengths = sparse.setdefault(key, ([], [], [], []))
             at.append(i)
-            ixs.append(_flat(ix, "i"))
-            vss.append(_flat(vs, "d"))
+            ixs.append(_flat(ix, "i", careful))
+            vss.append(_flat(vs, "d", careful))
             lengths.append(len(ix))
+            arrays += 2
         payload = p["payload"] if "payload" in keys else None
         if payload is not None and not isinstance(payload, simdjson.Object):
             raise NotBulk
         payloads.append(None if payload is None else payload.as_dict())
     out: dict[str, columns.Column] = {}
-    for key, (at, rows) in dense.items():
+    for key, (at, rows, dims) in dense.items():
         out[key] = columns.dense_column(_has(config, key, "dense", at, n),
-                                        _dense(config, key, rows))
+                                        _dense(config, key, rows, dims))
     for key, (at, ixs, vss, lengths) in sparse.items():
         has = _has(config, key, "sparse", at, n)
         out[key] = _sparse(has, ixs, vss, lengths)
-    return rest, (ids, payloads, out)
+    return rest, (ids, payloads, out), arrays
 
 
 def _has(config: CollectionConfig, key: str, kind: str, at: list[int], n: int) -> np.ndarray:
@@ -154,8 +168,12 @@ def _has(config: CollectionConfig, key: str, kind: str, at: list[int], n: int) -
     return has
 
 
-def _dense(config: CollectionConfig, key: str, rows: list[bytes]) -> np.ndarray:
+def _dense(config: CollectionConfig, key: str, rows: list[Any], dims: list[int]) -> np.ndarray:
+    """The rows (buffers of doubles, ``dims`` numbers each) as the vector's datatype; a row of
+    another size (the per-point path says which) is ``NotBulk``."""
     params = config.vectors[key]
+    if min(dims) != params.size or max(dims) != params.size:
+        raise NotBulk
     wide = np.frombuffer(b"".join(rows), dtype=np.float64)
     if len(wide) != params.size * len(rows):
         raise NotBulk
@@ -166,14 +184,16 @@ def _dense(config: CollectionConfig, key: str, rows: list[bytes]) -> np.ndarray:
     return out
 
 
-def _sparse(has: np.ndarray, ixs: list[bytes], vss: list[bytes], lengths: list[int]) -> columns.Column:
+def _sparse(has: np.ndarray, ixs: list[Any], vss: list[Any], lengths: list[int]) -> columns.Column:
     length = np.asarray(lengths, dtype=np.int64)
     indices = np.frombuffer(b"".join(ixs), dtype=np.int64)
+    if len(indices) != int(length.sum()):
+        raise NotBulk
     if len(indices) and (indices.min() < 0 or indices.max() > MAX_INDEX):
         raise NotBulk
     with np.errstate(over="ignore"):
         values = np.frombuffer(b"".join(vss), dtype=np.float64).astype(np.float32)
-    if not np.isfinite(values).all():
+    if len(values) != len(indices) or not np.isfinite(values).all():
         raise NotBulk
     indices, values = sparse_rows_sorted(length, indices, values)
     return columns.sparse_column(has, length, indices.astype(np.uint32), values)

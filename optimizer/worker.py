@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -19,6 +20,7 @@ from collection.handle import Collection
 from optimizer.planner import Task, plan, point_kb, segment_points
 from optimizer.progress import BuildCancelled, Tracker
 from segments.appendable import AppendableSegment
+from segments.graph import Threads
 from segments.heap import release_free_memory
 from segments.immutable import ImmutableSegment, Progress, graph_base
 from segments.merge import merge_snapshots
@@ -27,9 +29,28 @@ log = logging.getLogger("heron.optimizer")
 
 POLL_SECONDS = 0.5
 
+WRITING_SECONDS = 1.0
+"""A collection written to this recently is taking a stream of updates: an automatic-size build
+leaves one core to the event loop (the writer answers them), as Qdrant's automatic optimizer
+CPU budget keeps a CPU free."""
+
+
+def build_threads(threads: int, configured: bool, last_write: Callable[[], float]) -> Threads:
+    """The hnswlib threads of a build: a configured count as is; else ``threads`` (the server's
+    share), one fewer for each batch of inserts while updates stream in (``last_write``: the
+    ``time.monotonic()`` of the collection's last logged update)."""
+    if configured or threads <= 1:
+        return threads
+
+    def now() -> int:
+        writing = time.monotonic() - last_write() < WRITING_SECONDS
+        return threads - 1 if writing else threads
+
+    return now
+
 
 def build(
-    snapshots: list[dict[str, Any]], config: CollectionConfig, threads: int,
+    snapshots: list[dict[str, Any]], config: CollectionConfig, threads: Threads,
     progress: Progress | None = None,
 ) -> tuple[AppendableSegment, list[tuple[int, int]]]:
     """Blocking: the new segment and where each of its points came from. One source is
@@ -70,7 +91,11 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
     opt = tracker.begin(task.reason, list(zip(seg_ids, live, strict=True)))
     try:
         built, origin = await trio.to_thread.run_sync(
-            tracker.in_thread, opt, build, snapshots, coll.config, threads, opt.report,
+            tracker.in_thread, opt, build, snapshots, coll.config, build_threads(
+                threads, bool(coll.config.optimizer_config.max_optimization_threads),
+                lambda: coll.actor.last_write,
+            ),
+            opt.report,
             limiter=limiter, abandon_on_cancel=True,
         )
         swapped = await coll.call(lambda holder: holder.swap(seg_ids, built, version, origin))

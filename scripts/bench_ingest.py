@@ -24,32 +24,35 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import clustered, sparse_rows  # noqa: E402
+from bench_common import clustered, encode_batches, sparse_rows, upsert_bodies  # noqa: E402
 
 from tests.server import HeronProcess  # noqa: E402
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
-def load(http: httpx.Client, name: str, config: dict[str, Any], points: list[dict[str, Any]],
-         batch: int) -> float:
-    """Create ``name`` and upsert ``points`` in batches with wait=true; points/s."""
+def ingest(http: httpx.Client, server: HeronProcess, label: str, name: str,
+           config: dict[str, Any], points: list[dict[str, Any]], batch: int,
+           profile: Path | None) -> str:
+    """Create ``name``, encode the bodies (before timing), upsert them with wait=true one after
+    the other; the report line: points/s, then per batch the wall time, the server's CPU, the
+    client's CPU in the loop and its encoding time (outside the loop), and the load average."""
     http.put(f"/collections/{name}", json=config).raise_for_status()
-    t0 = time.perf_counter()
-    for start in range(0, len(points), batch):
-        r = http.put(
-            f"/collections/{name}/points?wait=true",
-            content=orjson.dumps({"points": points[start: start + batch]},
-                                 option=orjson.OPT_SERIALIZE_NUMPY),
-            headers={"content-type": "application/json"},
-        )
-        r.raise_for_status()
-    return len(points) / (time.perf_counter() - t0)
+    bodies, encode_ms = encode_batches(points, batch)
+    spy = profiled(server, profile)
+    cpu, client = cpu_seconds(server), time.process_time()
+    rate = upsert_bodies(http, name, bodies, len(points))
+    cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
+    stop_profile(spy)
+    n, per = len(points), 1000 / len(bodies)
+    return (f"{label} ingest {rate:,.0f} points/s; per batch of {batch}: "
+            f"{len(points) / rate * per:.2f} ms wall, server CPU {cpu * per:.2f} ms, client CPU "
+            f"{client * per:.2f} ms (+{encode_ms:.2f} ms encoding, before timing); server CPU "
+            f"{cpu * 1e4 / n:.2f} s per 10k points; load average {os.getloadavg()[0]:.2f}")
 
 
 def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] | None:
@@ -123,29 +126,17 @@ def main() -> int:
                 lines.append(f"GET / p50 {root_p50(http):.2f} ms")
                 if "dense" in sections:
                     pts = [{"id": i, "vector": dense[i]} for i in range(n)]
-                    spy = profiled(server, args.profile and args.profile / "dense.txt")
-                    cpu, client = cpu_seconds(server), time.process_time()
-                    rate = load(http, "dense", {"vectors": {"size": dim, "distance": "Cosine"}, **extra},
-                                pts, args.batch)
-                    cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
-                    stop_profile(spy)
-                    lines.append(f"dense-only ingest {rate:,.0f} points/s (server CPU "
-                                 f"{cpu * 1e4 / n:.2f} s, client CPU {client * 1e4 / n:.2f} s "
-                                 f"per 10k points)")
+                    lines.append(ingest(http, server, "dense-only", "dense",
+                                        {"vectors": {"size": dim, "distance": "Cosine"}, **extra},
+                                        pts, args.batch, args.profile and args.profile / "dense.txt"))
                 if "index" in sections or "restart" in sections:
                     sparse = sparse_rows(n, 100, 30_000, args.seed)
                     pts = [{"id": i, "vector": {"d": dense[i], "s": sparse[i]},
                             "payload": {"cat": i % 10}} for i in range(n)]
                     cfg = {"vectors": {"d": {"size": dim, "distance": "Cosine"}},
                            "sparse_vectors": {"s": {}}, **extra}
-                    spy = profiled(server, args.profile and args.profile / "index.txt")
-                    cpu, client = cpu_seconds(server), time.process_time()
-                    rate = load(http, "idx", cfg, pts, args.batch)
-                    cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
-                    stop_profile(spy)
-                    lines.append(f"dense+sparse+payload ingest {rate:,.0f} points/s (server CPU "
-                                 f"{cpu * 1e4 / n:.2f} s, client CPU {client * 1e4 / n:.2f} s "
-                                 f"per 10k points)")
+                    lines.append(ingest(http, server, "dense+sparse+payload", "idx", cfg, pts,
+                                        args.batch, args.profile and args.profile / "index.txt"))
                 if "restart" in sections:
                     server.kill()  # nothing flushed: the restart replays the whole WAL
                     took = timed_start(server)

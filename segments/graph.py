@@ -29,6 +29,15 @@ SPACES = {Distance.COSINE: "ip", Distance.DOT: "ip", Distance.EUCLID: "l2"}
 Progress = Callable[[str, int, int], None]
 """A build's progress callback: (step name, units done, units in total)."""
 
+Threads = int | Callable[[], int]
+"""A build's hnswlib threads: a count, or a function asked before each ``add_items`` batch (an
+optimizer lends a core back to the writer while updates stream in)."""
+
+
+def thread_count(threads: Threads) -> int:
+    """The threads for the next batch (at least 1)."""
+    return max(1, threads() if callable(threads) else threads)
+
 INDEX_CHUNKS = 20
 """A graph is built in this many ``add_items`` batches (at least 1000 rows each), so the
 build's progress can be reported between them."""
@@ -42,7 +51,7 @@ def new_index(distance: Distance, dim: int, capacity: int, hnsw: HnswConfig) -> 
 
 
 def add_rows(
-    index: Any, store: DenseVectors, offsets: np.ndarray, threads: int,
+    index: Any, store: DenseVectors, offsets: np.ndarray, threads: Threads,
     progress: Progress | None, step: str, done: int = 0, total: int | None = None,
 ) -> None:
     """Blocking: insert the rows at ``offsets`` in batches, reporting after each."""
@@ -50,13 +59,13 @@ def add_rows(
     chunk = max(1000, -(-total // INDEX_CHUNKS))
     for start in range(0, len(offsets), chunk):
         part = offsets[start : start + chunk]
-        index.add_items(store.float_rows(part), part, num_threads=max(1, threads))
+        index.add_items(store.float_rows(part), part, num_threads=thread_count(threads))
         if progress is not None:
             progress(step, min(total, done + start + chunk), total)
 
 
 def build_index(
-    store: DenseVectors, size: int, hnsw: HnswConfig, threads: int,
+    store: DenseVectors, size: int, hnsw: HnswConfig, threads: Threads,
     progress: Progress | None = None, step: str = "vector_index",
 ) -> Any:
     """Blocking: an hnswlib graph over the rows of ``store`` that are present."""
@@ -68,7 +77,7 @@ def build_index(
 
 def extend_index(
     base: Any, store: DenseVectors, size: int, base_size: int, hnsw: HnswConfig,
-    threads: int, progress: Progress | None = None, step: str = "vector_index",
+    threads: Threads, progress: Progress | None = None, step: str = "vector_index",
 ) -> Any:
     """Blocking: a copy of graph ``base`` (over offsets ``0..base_size-1``, untouched: it is
     still searched) with the present rows from ``base_size`` on inserted."""
@@ -76,7 +85,7 @@ def extend_index(
     offsets = np.flatnonzero(mask_of(store.present, size)[base_size:]) + base_size
     have = int(index.get_current_count())
     index.resize_index(max(1, have + len(offsets)))
-    index.set_num_threads(max(1, threads))
+    index.set_num_threads(thread_count(threads))
     add_rows(index, store, offsets, threads, progress, step, done=have, total=have + len(offsets))
     return index
 

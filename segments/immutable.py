@@ -24,6 +24,7 @@ from segments.graph import (
     SPACES,
     GraphSearcher,
     Progress,
+    Threads,
     build_index,
     covers,
     extend_index,
@@ -213,7 +214,7 @@ class ImmutableSegment(AppendableSegment):
     # --- building and persistence -------------------------------------------------------------
     @classmethod
     def build(
-        cls, source: dict[str, Any], config: SegmentConfig, threads: int,
+        cls, source: dict[str, Any], config: SegmentConfig, threads: Threads,
         progress: Progress | None = None, base: GraphBase | None = None,
     ) -> ImmutableSegment:
         """Blocking: a compacted segment (live points only) with graphs, from a snapshot;

@@ -420,13 +420,21 @@ class SparseVectors:
         """Compact copies of offsets ``0..size-1`` as plain numpy arrays (np.save-able)."""
         present = mask_of(self.present, size)
         lengths = np.where(present, fit(self.lengths, size), 0).astype(np.int64)
-        pos = gather_positions(fit(self.starts, size), lengths)
+        starts = np.cumsum(lengths) - lengths
+        total = int(starts[-1] + lengths[-1]) if size else 0
+        if total == self.used and np.array_equal(fit(self.starts, size)[present], starts[present]):
+            # rows already laid out in order from 0 (appended, never rewritten): one slice
+            # copy, not a gather; the flusher snapshots the write segment on the writer's side
+            indices, values = self.indices[:total], self.values[:total]
+        else:
+            pos = gather_positions(fit(self.starts, size), lengths)
+            indices, values = self.indices[pos], self.values[pos]
         return {
             "present": present,
-            "starts": (np.cumsum(lengths) - lengths).astype(np.int64),
+            "starts": starts,
             "lengths": lengths,
-            "indices": self.indices[pos].astype(np.uint32),
-            "values": self.values[pos].astype(np.float32),
+            "indices": indices.astype(np.uint32),
+            "values": values.astype(np.float32),
         }
 
     def take(self, offsets: np.ndarray) -> SparseVectors:

@@ -38,6 +38,11 @@ GOOD = [
     [_point(1), _point(2, s={"indices": [0, 1], "values": [0.0, 1.0]}), _point(1)],
     [{"id": "5f0d7d52-5c9a-4c4e-9d0c-7b1e0f4f2a11", "vector": {"d": [1, 0, 0]}}],
     [_point(i, d=[0.0, 1.0, 0.0]) for i in range(4)],
+    # sorted rows, each starting below where the last ended, empty rows between and at the ends
+    [_point(0, s={"indices": [], "values": []}), _point(1, s={"indices": [5, 7], "values": [1, 2]}),
+     _point(2, s={"indices": [], "values": []}), _point(3, s={"indices": [1, 2], "values": [3, 4]}),
+     _point(4, s={"indices": [0], "values": [5]}), _point(5, s={"indices": [], "values": []})],
+    [_point(1, s={"indices": [7, 5], "values": [1, 2]}), _point(2, s={"indices": [1, 2], "values": [3, 4]})],
 ]
 
 BAD = [
@@ -59,6 +64,15 @@ BAD = [
     [_point(1), {"vector": {"d": [1, 2, 3]}}],
     [_point(1), {"id": 2, "vector": {"d": [1, 2, 3]}, "payload": [1]}],
     [_point(1, d=[1, 2, 3], s={"indices": [1], "values": [float("nan")]})],
+    # simdjson flattens a nested array: as many numbers as the vector's size must not pass
+    [_point(1, d=[[1.0], 2.0, 3.0])],
+    [_point(1, d=[[], [1.0, 2.0], 3.0], s={"indices": [1, 2], "values": [[1.0], 2.0]})],
+    [_point(1, s={"indices": [1, 2], "values": [[1.0], 2.0]})],
+    [_point(1, d=[[1.0], 2.0, 3.0]), _point(2, d=[1.0, 2.0, 3.0], s={"indices": [1], "values": [1]})],
+    # rows of other sizes that add up to whole rows of the right one
+    [_point(1, d=[1.0, 2.0]), _point(2, d=[1.0, 2.0, 3.0, 4.0])],
+    # a nested vector beside a payload holding a list (the text's "[" count does not tell)
+    [_point(1, d=[[1.0], 2.0, 3.0]) | {"payload": {"tags": ["a[", [1]]}}],
 ]
 
 
@@ -160,6 +174,15 @@ def test_json_text_path_gives_what_the_parsed_path_gives(raw: list[Any]) -> None
     assert rest == {"update_mode": "upsert", "update_filter": {"must": []}}
     ids2, payloads2, cols2 = _per_point(copy.deepcopy(raw))
     assert ids == ids2 and payloads == payloads2
+    _same_columns(cols, cols2)
+
+
+def test_json_text_path_reads_lists_and_brackets_in_payloads() -> None:
+    raw = [_point(1) | {"payload": {"tags": ["x", "y[", [1, [2]]]}},
+           _point(2, s={"indices": [3, 1], "values": [0.5, 1]}) | {"payload": {"t": "]["}}]
+    rest, (ids, payloads, cols) = points_from_json(CONFIG, orjson.dumps({"points": raw}))
+    ids2, payloads2, cols2 = _per_point(copy.deepcopy(raw))
+    assert rest == {} and ids == ids2 and payloads == payloads2
     _same_columns(cols, cols2)
 
 

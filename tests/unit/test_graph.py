@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from segments.appendable import AppendableSegment
-from segments.graph import GraphSearcher, build_index
+from segments.graph import GraphSearcher, build_index, covers, extend_index
 from segments.immutable import GraphBase, ImmutableSegment, SearchParams, graph_base
 from segments.types import Distance, HnswConfig, SegmentConfig, VectorParams
 from segments.vectors.dense import DenseVectors
@@ -67,6 +67,25 @@ def test_concurrent_searches_with_different_ef_get_their_own_answers() -> None:
     searcher = seg.searchers["v"]
     assert searcher.rows == len(alone) + len(jobs)
     assert searcher.calls < searcher.rows, "no concurrent searches were combined"
+
+
+def test_a_thread_function_is_asked_before_each_batch_of_inserts() -> None:
+    """An optimizer's build may change its thread count between batches (it lends a core to
+    the writer while updates stream in); the graph still holds every row."""
+    data = _data(3000)
+    store = DenseVectors(DIM, Distance.COSINE, None, len(data))
+    store.put(np.arange(len(data)), data)
+    asked: list[int] = []
+
+    def threads() -> int:
+        asked.append(2 - len(asked) % 2)
+        return asked[-1]
+
+    index = build_index(store, 2000, CONFIG.hnsw_config, threads=threads)
+    assert asked == [2, 1] and covers(index, store, 2000)  # 2000 rows, 1000 per batch
+    grown = extend_index(index, store, len(data), 2000, CONFIG.hnsw_config, threads)
+    assert len(asked) == 4 and covers(grown, store, len(data))  # set_num_threads + 1 batch
+    assert covers(index, store, 2000)  # the base graph is untouched
 
 
 def test_combined_call_answers_like_single_calls() -> None:

@@ -293,6 +293,44 @@ def test_snapshot_restore_round_trip(tmp_path: Path) -> None:
     assert restored.get(200) == {"indices": [1], "values": [1.0]}
 
 
+def _gathered(store: SparseVectors, size: int) -> tuple[list[int], list[float]]:
+    """The snapshot's flat entries as the rows in offset order say they must be."""
+    idx: list[int] = []
+    val: list[float] = []
+    for off in range(size):
+        row = store.get(off)
+        if row is not None:
+            idx += row["indices"]
+            val += row["values"]
+    return idx, val
+
+
+@pytest.mark.parametrize("case", ["appended", "out_of_order", "rewritten", "removed", "past_size"])
+def test_snapshot_flat_entries_follow_offset_order(case: str) -> None:
+    """Rows appended in offset order are copied as one slice; any other layout is gathered."""
+    rng = np.random.default_rng(7)
+    store = SparseVectors()
+    if case == "out_of_order":  # one put, offsets not ascending: entries laid out 5, 4, ..., 0
+        store.put(np.arange(6)[::-1].copy(), _random_rows(rng, 6))
+    else:
+        for start in range(0, 30, 10):
+            store.put(np.arange(start, start + 10), _random_rows(rng, 10))
+    if case == "rewritten":
+        store.put(np.array([4]), [(np.array([1, 2]), np.array([1.0, 2.0], dtype=np.float32))])
+    if case == "removed":
+        store.remove(np.array([0, 17]))
+    size = 6 if case == "out_of_order" else 30
+    if case == "past_size":
+        size = 25  # rows 25..29 hold entries the snapshot leaves out
+    snap = store.snapshot(size)
+    idx, val = _gathered(store, size)
+    assert snap["indices"].tolist() == idx
+    assert snap["values"].tolist() == pytest.approx(val)
+    assert snap["starts"].tolist() == (np.cumsum(snap["lengths"]) - snap["lengths"]).tolist()
+    restored = SparseVectors.restore(snap, size)
+    assert [restored.get(o) for o in range(size)] == [store.get(o) for o in range(size)]
+
+
 def test_snapshot_of_empty_store() -> None:
     restored = SparseVectors.restore(SparseVectors().snapshot(5), 5)
     assert restored.get(0) is None
