@@ -127,12 +127,6 @@ def _shares(
         else:
             heavy.append(j)
     busy = trio.lowlevel.current_statistics().tasks_runnable > 0
-    import os
-    mode = os.environ.get("HERON_SHARES", "")
-    if mode == "inline":
-        return sorted(light + walks), heavy
-    if mode == "split":
-        return light, sorted(heavy + walks)
     if busy or others or len(walks) + len(heavy) <= 1:
         light.extend(walks)
     else:
