@@ -17,8 +17,10 @@ sections, each on its own collection, with ``GET /`` measured in the same run as
   server), then p50 of a plain dense query, a BM25 text query, scroll ordered by an integer,
   a facet over a 100-value keyword (whole collection and 10 %-filtered) and a 100-point matrix.
 - ``index``: the HNSW benchmark (not in the default run; ``bench_index.py``): ingest, time
-  until green, recall@10 against exact ground truth, single-client p50/p99, requests/s at 16
-  concurrent clients against ``GET /``, 10 %-filtered and two-prefetch RRF p50, gRPC query p50
+  until green, recall@10 against exact ground truth (queries drawn from the data's
+  distribution; a hard set off its subspace at growing ``hnsw_ef``), single-client p50/p99
+  with ``GET /`` and the other query kinds timed in turn per query, requests/s at 16
+  concurrent clients against ``GET /`` (alternating stretches), 10 %-filtered and two-prefetch RRF p50, gRPC query p50
   against gRPC HealthCheck, server RSS against the raw vector bytes, restart time; and on the
   same data qdrant-client local mode's p50 (up to 200k points), raw hnswlib's 2-thread build,
   p50 and recall, and qdrant-edge (Qdrant's engine) at growing ef until its recall reaches heron's.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,26 @@ def clustered(n: int, dim: int, seed: int, draw: int | None = None) -> np.ndarra
     labels = pick.integers(0, 64, size=n)
     low = centres[labels] + pick.normal(size=(n, 32))
     return (low @ basis + 0.1 * pick.normal(size=(n, dim))).astype(np.float32)
+
+
+def dense_truth(n: int, queries: int, dim: int = 128, seed: int = 42
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(points, queries drawn from their distribution, both as unit rows, exact top-10 ids)
+    for the in-process segment benches."""
+    dense = clustered(n, dim, seed)
+    dq = clustered(queries, dim, seed, draw=seed + 1)
+    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
+    return dense, dq, unit, qn, np.argsort(-(qn @ unit.T), axis=1)[:, :10]
+
+
+def index_cat_and_wait_green(http: httpx.Client, collection: str = "idx") -> dict[str, Any]:
+    """Index the integer payload ``cat`` and wait until the collection is green; its info."""
+    http.put(f"/collections/{collection}/index?wait=true",
+             json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
+    while http.get(f"/collections/{collection}").json()["result"]["status"] != "green":
+        time.sleep(0.2)
+    return http.get(f"/collections/{collection}").json()["result"]
 
 
 def sparse_rows(n: int, nnz: int, vocab: int, seed: int) -> list[dict[str, np.ndarray]]:
@@ -85,6 +106,21 @@ class Bench:
         bodies, self.encode_ms = encode_batches(points, batch)
         return upsert_bodies(self.http, name, bodies, len(points))
 
+    def rounds(self, makes: dict[str, Callable[[int], Callable[[], object]]]
+               ) -> dict[str, list[float]]:
+        """Milliseconds per call of each ``makes[name](i)()``, the kinds taken in turn for each
+        i in range(queries): every kind (the ``GET /`` anchor among them) sees the same moments
+        of a machine whose speed drifts, so their ratios hold even when the absolute times
+        move within the run."""
+        out: dict[str, list[float]] = {name: [] for name in makes}
+        for i in range(self.queries):
+            for name, make in makes.items():
+                call = make(i)
+                t = time.perf_counter()
+                call()
+                out[name].append((time.perf_counter() - t) * 1000)
+        return out
+
     def timed(self, make: Callable[[int], Callable[[], object]]) -> list[float]:
         """Milliseconds per call of ``make(i)()`` for i in range(queries)."""
         out = []
@@ -105,6 +141,17 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def paired_rps(url: str, make_body: Callable[[int], Any], seconds: float,
+               rounds: int = 4) -> tuple[float, float]:
+    """(query req/s, ``GET /`` req/s) at 16 clients, measured in ``rounds`` alternating
+    stretches of ``seconds / rounds`` each, so both see the same drift of the machine."""
+    q, g = [], []
+    for _ in range(rounds):
+        q.append(concurrent_rps(url, make_body, seconds / rounds))
+        g.append(concurrent_rps(url, None, seconds / rounds))
+    return statistics.mean(q), statistics.mean(g)
 
 
 def concurrent_rps(url: str, make_body: Callable[[int], Any] | None, seconds: float,

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import numpy as np
-from bench_common import Bench, concurrent_rps, p, rss_mb
+from bench_common import Bench, p, paired_rps, rss_mb
 
 from tests.server import HeronProcess
 
@@ -151,48 +151,58 @@ def index_section(b: Bench, server: HeronProcess, dense: np.ndarray, dq: np.ndar
     qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
     truth = exact_top10(unit, qn)
     found: list[list[int]] = []
-    lat = b.timed(lambda i: lambda: found.append([p["id"] for p in b.post(
-        "/collections/idx/points/query", {"query": dq[i], "using": "d", "limit": 10}
-    ).json()["result"]["points"]]))
-    recall = recall_of(found, truth)
     flt_truth = []
     flt_found: list[list[int]] = []
     for i in range(min(100, len(dq))):
         sub = np.flatnonzero(cats == i % 10)
         flt_truth.append(set(sub[np.argsort(-(unit[sub] @ qn[i]))[:10]].tolist()))
-    flt = b.timed(lambda i: lambda: flt_found.append([p["id"] for p in b.post(
-        "/collections/idx/points/query",
-        {"query": dq[i], "using": "d", "limit": 10,
-         "filter": {"must": [{"key": "cat", "match": {"value": i % 10}}]}},
-    ).json()["result"]["points"]]))
+    # the query against its anchor, in turn; then the other kinds in turn with a plain query
+    # again as theirs (heavier requests in the same rounds slow the lighter ones a little)
+    times = b.rounds({
+        "root": lambda _i: lambda: b.http.get("/").raise_for_status(),
+        "dense": lambda i: lambda: found.append([p["id"] for p in b.post(
+            "/collections/idx/points/query", {"query": dq[i], "using": "d", "limit": 10}
+        ).json()["result"]["points"]]),
+    })
+    times |= b.rounds({
+        "plain": lambda i: lambda: b.post(
+            "/collections/idx/points/query", {"query": dq[i], "using": "d", "limit": 10}),
+        "filtered": lambda i: lambda: flt_found.append([p["id"] for p in b.post(
+            "/collections/idx/points/query",
+            {"query": dq[i], "using": "d", "limit": 10,
+             "filter": {"must": [{"key": "cat", "match": {"value": i % 10}}]}},
+        ).json()["result"]["points"]]),
+        "rrf": lambda i: lambda: b.post(
+            "/collections/idx/points/query",
+            {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
+                          {"query": sq[i], "using": "s", "limit": 20}],
+             "query": {"fusion": "rrf"}, "limit": 10}),
+        "rrf_dense": lambda i: lambda: b.post(
+            "/collections/idx/points/query",
+            {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
+                          {"query": dq[(i + 1) % len(dq)], "using": "d", "limit": 20}],
+             "query": {"fusion": "rrf"}, "limit": 10}),
+        "sparse": lambda i: lambda: b.post(
+            "/collections/idx/points/query", {"query": sq[i], "using": "s", "limit": 20}),
+    })
+    recall = recall_of(found, truth)
     flt_recall = recall_of(flt_found[: len(flt_truth)], flt_truth)
-    rrf = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query",
-        {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
-                      {"query": sq[i], "using": "s", "limit": 20}],
-         "query": {"fusion": "rrf"}, "limit": 10}))
-    rrf_dense = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query",
-        {"prefetch": [{"query": dq[i], "using": "d", "limit": 20},
-                      {"query": dq[(i + 1) % len(dq)], "using": "d", "limit": 20}],
-         "query": {"fusion": "rrf"}, "limit": 10}))
-    sparse_only = b.timed(lambda i: lambda: b.post(
-        "/collections/idx/points/query", {"query": sq[i], "using": "s", "limit": 20}))
-    root = b.timed(lambda _i: lambda: b.http.get("/").raise_for_status())
-    p50, root50 = statistics.median(lat), statistics.median(root)
+    lat, root, flt, rrf = times["dense"], times["root"], times["filtered"], times["rrf"]
+    rrf_dense, sparse_only, plain = times["rrf_dense"], times["sparse"], times["plain"]
+    p50, root50, base = (statistics.median(lat), statistics.median(root),
+                         statistics.median(plain))
     out.append(f"index: recall@10 {recall:.3f} | filtered (10%) recall@10 {flt_recall:.3f}")
     out.append(
         f"index: query p50 {p50:.2f} ms p99 {p(lat, 99):.2f} ms ({p50 / root50:.2f}x GET / "
-        f"p50 {root50:.2f} ms) | filtered p50 {statistics.median(flt):.2f} ms "
-        f"({statistics.median(flt) / p50:.2f}x) | RRF p50 {statistics.median(rrf):.2f} ms "
-        f"({statistics.median(rrf) / p50:.2f}x; its sparse prefetch alone "
-        f"{statistics.median(sparse_only):.2f} ms) | RRF of two dense prefetches p50 "
-        f"{statistics.median(rrf_dense):.2f} ms ({statistics.median(rrf_dense) / p50:.2f}x)"
+        f"p50 {root50:.2f} ms) | beside the kinds below: query p50 {base:.2f} ms, filtered "
+        f"{statistics.median(flt):.2f} ms ({statistics.median(flt) / base:.2f}x), RRF "
+        f"{statistics.median(rrf):.2f} ms ({statistics.median(rrf) / base:.2f}x; its sparse "
+        f"prefetch alone {statistics.median(sparse_only):.2f} ms), RRF of two dense prefetches "
+        f"{statistics.median(rrf_dense):.2f} ms ({statistics.median(rrf_dense) / base:.2f}x)"
     )
     out.append(hard_queries(b, unit, hard))
-    q_rps = concurrent_rps(server.url, lambda i: {"query": dq[i % len(dq)], "using": "d",
-                                                  "limit": 10}, 10)
-    r_rps = concurrent_rps(server.url, None, 10)
+    q_rps, r_rps = paired_rps(server.url, lambda i: {"query": dq[i % len(dq)], "using": "d",
+                                                     "limit": 10}, 20)
     out.append(f"index: 16 clients: query {q_rps:,.0f} req/s | GET / {r_rps:,.0f} req/s "
                f"({q_rps / r_rps:.2f})")
     g50, hc50, g_rps = grpc_anchor(server, dq, b.queries)

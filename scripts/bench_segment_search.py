@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import clustered  # noqa: E402
+from bench_common import dense_truth  # noqa: E402
 
 from collection.config import CreateCollection  # noqa: E402
 from optimizer.planner import plan  # noqa: E402
@@ -43,11 +43,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2, help="rounds of the variants (new code)")
     args = ap.parse_args()
     n, dim = args.points, 128
-    dense = clustered(n, dim, 42)
-    dq = clustered(args.queries, dim, 43)
-    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
-    qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
-    truth = np.argsort(-(qn @ unit.T), axis=1)[:, :10]
+    dense, dq, unit, qn, truth = dense_truth(n, args.queries, dim)
     config = CreateCollection.model_validate(
         {"vectors": {"d": {"size": dim, "distance": "Cosine"}}}).to_config()
     new_api = "rotate_at" in inspect.signature(plan).parameters

@@ -31,7 +31,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import Bench, clustered, concurrent_rps  # noqa: E402
+from bench_common import Bench, concurrent_rps, dense_truth  # noqa: E402
 
 from tests.server import HeronProcess  # noqa: E402
 
@@ -55,11 +55,7 @@ def main() -> int:
     ap.add_argument("--log", action="store_true", help="print the optimizer's runs")
     args = ap.parse_args()
     n, dim = args.points, 128
-    dense = clustered(n, dim, 42)
-    dq = clustered(args.queries, dim, 43)
-    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
-    qn = dq / np.linalg.norm(dq, axis=1, keepdims=True)
-    truth = np.argsort(-(qn @ unit.T), axis=1)[:, :10]
+    dense, dq, unit, qn, truth = dense_truth(n, args.queries, dim)
     cats = np.arange(n) % 10
     out = [f"points={n} queries={args.queries} batch={args.batch}"]
     with tempfile.TemporaryDirectory(prefix="heron-bseg-") as tmp:

@@ -29,7 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_common import clustered, sparse_rows  # noqa: E402
+from bench_common import clustered, index_cat_and_wait_green, sparse_rows  # noqa: E402
 
 import tests.server  # noqa: E402
 from tests.server import HeronProcess  # noqa: E402
@@ -59,12 +59,8 @@ def load(http: httpx.Client, dense: Any, sparse: list[Any], batch: int) -> str:
                      headers={"content-type": "application/json"})
         r.raise_for_status()
     ingest = time.perf_counter() - t0
-    http.put("/collections/idx/index?wait=true",
-             json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
     t0 = time.perf_counter()
-    while http.get("/collections/idx").json()["result"]["status"] != "green":
-        time.sleep(0.2)
-    info = http.get("/collections/idx").json()["result"]
+    info = index_cat_and_wait_green(http)
     return (f"ingest {n / ingest:,.0f} points/s | green after {time.perf_counter() - t0:.1f} s "
             f"({info['segments_count']} segments)")
 

@@ -37,7 +37,12 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import clustered, concurrent_rps, sparse_rows  # noqa: E402
+from bench_common import (  # noqa: E402
+    clustered,
+    concurrent_rps,
+    index_cat_and_wait_green,
+    sparse_rows,
+)
 
 from tests.server import HeronProcess  # noqa: E402
 
@@ -224,12 +229,8 @@ def main() -> int:
                         headers={"content-type": "application/json"}).raise_for_status()
                 print(f"  ingest {n / (time.perf_counter() - t0):,.0f} points/s", flush=True)
                 probe.stage("after ingest")
-                http.put("/collections/idx/index?wait=true",
-                         json={"field_name": "cat", "field_schema": "integer"}).raise_for_status()
                 t0 = time.perf_counter()
-                while http.get("/collections/idx").json()["result"]["status"] != "green":
-                    time.sleep(0.2)
-                info = http.get("/collections/idx").json()["result"]
+                info = index_cat_and_wait_green(http)
                 print(f"  green after {time.perf_counter() - t0:.1f} s "
                       f"({info['segments_count']} segments)", flush=True)
                 probe.stage("green")
