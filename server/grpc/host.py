@@ -28,6 +28,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("heron.grpc")
 
+
+class _GoneCallFilter(logging.Filter):
+    """grpcio logs an error with a traceback when a servicer's answer can no longer be sent
+    because the call already ended (its deadline passed or the client cancelled between the
+    answer being ready and being sent). The client has its DEADLINE_EXCEEDED / CANCELLED
+    already, and heron did nothing wrong, so such records become one DEBUG line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("ExecuteBatchError raised in core by servicer method"):
+            log.debug("answer not sent, the call had ended: %s", text)
+            return False
+        return True
+
+
+logging.getLogger("grpc._cython.cygrpc").addFilter(_GoneCallFilter())
+
 Rpc = Callable[[Any, Mapping[str, str]], Awaitable[Any]]
 """A unary RPC on the trio side: (request message, invocation metadata) -> reply message."""
 
