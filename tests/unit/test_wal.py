@@ -53,3 +53,28 @@ def test_append_grows_the_map(tmp_path: Path) -> None:
     wal.append([(i, big) for i in range(1, 100)])
     assert wal.last_op() == 99
     wal.close()
+
+
+def _resident_kb(file: Path) -> int:
+    """This process's resident KB of its mappings of ``file`` (from /proc/self/smaps)."""
+    target, total, inside = str(file.resolve()), 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            inside = line.rstrip().endswith(" " + target)
+        elif inside and line.startswith("Rss:"):
+            total += int(head[1])
+    return total
+
+
+def test_truncation_drops_the_logs_resident_pages(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path / "wal")
+    wal.append([(i, bytes([i % 251]) * 100_000) for i in range(1, 201)])
+    assert sum(len(data) for _, data in wal.read_from(1)) == 200 * 100_000  # read via the map
+    before = _resident_kb(tmp_path / "wal" / "data.mdb")
+    assert before > 10_000
+    assert wal.truncate_until(200) == 200
+    assert _resident_kb(tmp_path / "wal" / "data.mdb") < before // 10
+    wal.append([(201, b"after")])  # the log goes on as before
+    assert list(wal.read_from(0)) == [(201, b"after")]
+    wal.close()
