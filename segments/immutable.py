@@ -205,7 +205,7 @@ class ImmutableSegment(AppendableSegment):
             if len(found) >= top or k >= total:
                 break
             want *= 2
-        scores = store.score_offsets(query, found)
+        scores = store.score_offsets(query, found, prepared=q)
         keep = ~np.isnan(scores)
         found, scores = found[keep], scores[keep]
         best = best_first(scores, top, store.higher_is_better)

@@ -213,13 +213,16 @@ class DenseVectors:
         best = best_first(scores, top, self.higher_is_better)
         return scores[best], offsets[best]
 
-    def score_offsets(self, query: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """Scores of the given offsets; NaN where the point has no such vector."""
+    def score_offsets(self, query: np.ndarray, offsets: np.ndarray,
+                      prepared: np.ndarray | None = None) -> np.ndarray:
+        """Scores of the given offsets; NaN where the point has no such vector. ``prepared``:
+        ``prepare_query(query)`` when the caller has it already."""
         out = np.full(len(offsets), np.nan, dtype=np.float32)
         ok = (offsets < len(self.present))
         ok[ok] = self.present[offsets[ok]]
         if ok.any():
-            out[ok] = self._scores(self.data[offsets[ok]], self.prepare_query(query))
+            q = self.prepare_query(query) if prepared is None else prepared
+            out[ok] = self._scores(self.data[offsets[ok]], q)
         return out
 
     def snapshot(self, size: int) -> dict[str, np.ndarray]:
