@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from segments.types import Distance, QuantizationSpec, SegmentConfig, ShapeError
+from segments.types import (
+    TURBO_DEFAULT_BITS,
+    Distance,
+    QuantizationSpec,
+    SegmentConfig,
+    ShapeError,
+)
 from segments.vectors.dense import DenseVectors, normalize_rows
 from segments.vectors.sparse import best_first
 from segments.vectors.turbo4 import TurboCodec, codec
@@ -306,7 +312,7 @@ def build_quantized(store: DenseVectors, size: int, spec: QuantizationSpec) -> Q
     if spec.kind == "binary":
         return BinaryQuantized.build(rows, store.distance)
     if spec.kind == "turbo":
-        return TurboQuantized.build(rows, store.distance, spec.bits or "bits4")
+        return TurboQuantized.build(rows, store.distance, spec.bits or TURBO_DEFAULT_BITS)
     present = np.zeros(size, dtype=bool)
     n = min(size, len(store.present))
     present[:n] = store.present[:n]

@@ -13,6 +13,7 @@ import os
 import struct
 import time
 from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 
 import lmdb
@@ -22,6 +23,15 @@ _INITIAL_MAP_SIZE = 1 << 30
 _MADV_DONTNEED = 4
 
 
+@cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library (loaded once), or None where it can't be."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
 def _release_mapped(file: Path) -> None:
     """Drop this process's resident pages of its mappings of ``file``.
 
@@ -29,13 +39,15 @@ def _release_mapped(file: Path) -> None:
     log touched while records streamed in (tens of MB after a large ingest) stay counted in the
     server's RSS after the records are truncated away. Dropping them loses nothing: they stay
     in the page cache and fault back in when LMDB reads them again."""
+    libc = _libc()
+    if libc is None:
+        return  # no libc to ask: the pages simply stay
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         target = str(file.resolve())
         with open("/proc/self/maps") as maps:
             ranges = [line.split()[0] for line in maps if line.rstrip().endswith(" " + target)]
     except OSError:
-        return  # no /proc or no libc: the pages simply stay
+        return  # no /proc: the pages simply stay
     for span in ranges:
         lo, hi = (int(x, 16) for x in span.split("-"))
         libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), _MADV_DONTNEED)

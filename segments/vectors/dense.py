@@ -14,12 +14,10 @@ memory (``_own_rows``); removing a row only clears its presence bit.
 
 from __future__ import annotations
 
-import mmap
-
 import numpy as np
 
 from segments.types import Datatype, Distance
-from segments.vectors.sparse import best_first, mask_of
+from segments.vectors.sparse import best_first, drop_resident, mask_of
 from segments.vectors.turbo4 import codec
 
 DTYPES = {
@@ -141,10 +139,9 @@ class DenseVectors:
         return self._mapped is not None
 
     def release_pages(self) -> None:
-        """Drop the resident pages of mapped rows from this process (they stay in the page
-        cache and fault back in when read); safe because mapped rows are never written."""
-        if self._mapped is not None and self._mapped._mmap is not None and self.data.size:
-            self._mapped._mmap.madvise(mmap.MADV_DONTNEED)
+        """Drop the resident pages of mapped rows from this process (see ``drop_resident``)."""
+        if self._mapped is not None:
+            drop_resident([self._mapped])
 
     def _own_rows(self) -> None:
         """Before a write: copy mapped rows into memory (readers keep the mapped view)."""

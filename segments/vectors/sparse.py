@@ -16,7 +16,7 @@ shared index whose product is 0 still counts. Empty sparse vectors are legal; th
 from __future__ import annotations
 
 import mmap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,14 @@ def idf(df: np.ndarray, n: int) -> np.ndarray:
     """Qdrant's IDF: ln((n - df + 0.5) / (df + 0.5) + 1), per document frequency."""
     df = np.asarray(df, dtype=np.float64)
     return np.log((n - df + 0.5) / (df + 0.5) + 1.0)
+
+
+def drop_resident(arrays: Iterable[np.memmap]) -> None:
+    """Drop this process's resident pages of read-only mapped arrays: they stay in the page
+    cache and fault back in when read (safe only because mapped rows are never written)."""
+    for array in arrays:
+        if array._mmap is not None and array.size:
+            array._mmap.madvise(mmap.MADV_DONTNEED)
 
 
 def best_first(scores: np.ndarray, k: int, higher_is_better: bool) -> np.ndarray:
@@ -409,11 +417,8 @@ class SparseVectors:
         return bool(self._mapped)
 
     def release_pages(self) -> None:
-        """Drop the resident pages of mapped rows from this process (they stay in the page
-        cache and fault back in when read)."""
-        for array in self._mapped:
-            if array._mmap is not None and len(array):
-                array._mmap.madvise(mmap.MADV_DONTNEED)
+        """Drop the resident pages of mapped rows from this process (see ``drop_resident``)."""
+        drop_resident(self._mapped)
 
     # --- persistence ------------------------------------------------------------------------
     def snapshot(self, size: int) -> dict[str, np.ndarray]:

@@ -43,7 +43,7 @@ from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
-from segments.types import Distance
+from segments.types import TURBO_BITS, TURBO_DEFAULT_BITS, Distance
 
 _HALF_LEVELS = {
     "bits4": [0.128395, 0.388048, 0.656759, 0.94234, 1.256231, 1.618046, 2.069017, 2.73259],
@@ -56,7 +56,9 @@ _HALF_LEVELS = {
 PER_BYTE = {"bits4": 2, "bits2": 4, "bits1_5": 5, "bits1": 8}
 """Codes packed into one byte per bit size."""
 
-BIT_SIZES = tuple(PER_BYTE)
+BIT_SIZES = TURBO_BITS
+"""The bit sizes, as ``turbo`` quantization configs spell them."""
+assert set(PER_BYTE) == set(BIT_SIZES)
 
 CODE_BUCKETS = 1024
 """Buckets of the nearest-level lookup (narrower than any gap between two bounds)."""
@@ -197,7 +199,7 @@ def _round_scale(scale: np.ndarray) -> np.ndarray:
 class TurboCodec:
     """Encoder/decoder and scorer of TurboQuant rows for one dimension and bit size."""
 
-    def __init__(self, dim: int, bits: str = "bits4") -> None:
+    def __init__(self, dim: int, bits: str = TURBO_DEFAULT_BITS) -> None:
         self.dim = int(dim)
         self.bits = bits
         self.book = codebook(bits)
@@ -378,7 +380,7 @@ class TurboCodec:
 
 
 @lru_cache(maxsize=32)
-def codec(dim: int, bits: str = "bits4") -> TurboCodec:
+def codec(dim: int, bits: str = TURBO_DEFAULT_BITS) -> TurboCodec:
     """The (shared, immutable) codec of dimension ``dim`` and bit size ``bits``."""
     return TurboCodec(dim, bits)
 
