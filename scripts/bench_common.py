@@ -123,13 +123,7 @@ class Bench:
 
     def timed(self, make: Callable[[int], Callable[[], object]]) -> list[float]:
         """Milliseconds per call of ``make(i)()`` for i in range(queries)."""
-        out = []
-        for i in range(self.queries):
-            call = make(i)
-            t = time.perf_counter()
-            call()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
+        return self.rounds({"": make})[""]
 
 
 def p(values: list[float], q: float) -> float:
