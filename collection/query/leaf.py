@@ -75,9 +75,7 @@ def _candidates(
     return live
 
 
-def _passes(scores: np.ndarray, threshold: float | None, higher_is_better: bool) -> np.ndarray:
-    if threshold is None:
-        return np.ones(len(scores), dtype=bool)
+def _passes(scores: np.ndarray, threshold: float, higher_is_better: bool) -> np.ndarray:
     if higher_is_better:
         return scores > threshold
     return scores < threshold
@@ -193,6 +191,9 @@ async def search(
     scores = np.concatenate([h.scores for _, h in found])
     offsets = np.concatenate([h.offsets for _, h in found])
     owner = np.repeat(np.arange(len(found)), [len(h.offsets) for _, h in found])
-    keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
-    best = keep[best_first(scores[keep], top, higher_is_better)]
+    if score_threshold is None:
+        best = best_first(scores, top, higher_is_better)
+    else:
+        keep = np.flatnonzero(_passes(scores, score_threshold, higher_is_better))
+        best = keep[best_first(scores[keep], top, higher_is_better)]
     return [Hit(float(scores[i]), found[owner[i]][0], int(offsets[i])) for i in best.tolist()]
