@@ -49,7 +49,7 @@ class TextIndex(FieldIndex):
 
     def _holding_all(self, words: Iterable[str]) -> set[int]:
         """Offsets holding every word (no words: none)."""
-        sets = sorted((self._postings.sets.get(w, set()) for w in set(words)), key=len)
+        sets = sorted((self._postings.members(w) for w in set(words)), key=len)
         return set.intersection(*sets) if sets else set()
 
     def _phrase_offsets(self, phrase: str) -> set[int]:
