@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain, count, repeat
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +355,18 @@ def _share_key(payload: Any) -> Any:
     return orjson.dumps(payload)  # bytes: never equal to a tuple key
 
 
+def _flat_keys(values: list[Any]) -> list[Any] | None:
+    """``_share_key`` of every payload (in C loops) when all are dicts of flat values."""
+    try:
+        items = list(map(tuple, map(dict.items, values)))
+    except TypeError:  # a None payload, or not a dict
+        return None
+    kinds = list(map(tuple, map(map, repeat(type), map(dict.values, values))))
+    if not _FLAT.issuperset(chain.from_iterable(kinds)):
+        return None
+    return list(zip(items, kinds, strict=True))
+
+
 def shared_payloads(values: list[Any], copy: bool = True) -> list[Any]:
     """The payloads with equal ones as one object (fresh copies as ``_fresh`` if ``copy``).
 
@@ -365,16 +378,17 @@ def shared_payloads(values: list[Any], copy: bool = True) -> list[Any]:
         sample = set(map(_share_key, values[:SHARE_SAMPLE]))
         if len(sample) > SHARE_AT_MOST * min(len(values), SHARE_SAMPLE):
             return _fresh(values) if copy else values  # the first ones are mostly distinct
-        keys = list(map(_share_key, values))
+        keys = _flat_keys(values) or list(map(_share_key, values))
     except (TypeError, orjson.JSONEncodeError):  # not plain JSON: keep the objects
         return values
-    if len(set(keys)) > SHARE_AT_MOST * len(values):
+    last = dict(zip(keys, count()))  # per distinct key, its last position: the one kept
+    if len(last) > SHARE_AT_MOST * len(values):
         return _fresh(values) if copy else values
-    objects: dict[Any, Any] = {}
-    for key, value in zip(keys, values, strict=True):
-        if key not in objects:
-            objects[key] = _fresh([value])[0] if copy else value
-    return [objects[key] for key in keys]
+    kept = list(map(last.__getitem__, keys))
+    if not copy:
+        return list(map(values.__getitem__, kept))
+    fresh = dict(zip(last.values(), _fresh([values[i] for i in last.values()]), strict=True))
+    return list(map(fresh.__getitem__, kept))
 
 
 def _restore_rows(

@@ -205,10 +205,33 @@ class FieldIndex:
         return len(self._vals)
 
     def build(self, payloads: Sequence[Any]) -> FieldIndex:
-        """Index every payload (offset = position); returns ``self``."""
+        """Index every payload (offset = position) into this new index; returns ``self``.
+        What ``update`` does for each, less what a new index needs not (old values, flags to
+        clear), and a payload object that several points share (an indexed segment's equal
+        payloads are one object) is read once (up to ``INTERN_AT_MOST`` such objects)."""
+        read: dict[int, tuple[Row, bool, bool, bool]] = {}
+        vals = self._vals
         for offset, payload in enumerate(payloads):
-            if payload is not None:
-                self.update(offset, payload)
+            if payload is None:
+                continue
+            found = read.get(id(payload))
+            if found is None:
+                captured, other, spill, order_spill = self._capture(self._get(payload))
+                found = (self._interned(captured) if captured else captured,
+                         other, spill, order_spill)
+                if len(read) < INTERN_AT_MOST:
+                    read[id(payload)] = found  # the payload stays alive (in payloads)
+            captured, other, spill, order_spill = found
+            if captured:
+                vals[offset] = captured
+                self._index(offset, captured)
+            if other:
+                self._other.add(offset)
+            if spill:
+                self._spill.add(offset)
+            if order_spill:
+                self._order_spill.add(offset)
+        self._counts = None
         return self
 
     def update(self, offset: int, payload: Any) -> None:
