@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 
 from segments.id_tracker import IdTracker
-from segments.immutable import shared_payloads
+from segments.json_values import shared_payloads
 from segments.payload_index.base import Postings
 
 
