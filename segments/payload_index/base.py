@@ -76,6 +76,11 @@ class Postings:
         arr = self._arrays.get(key)
         return 0 if arr is None else len(arr)
 
+    def freeze(self) -> None:
+        """Turn every key's set into its array."""
+        for key in list(self._sets):
+            self.array(key)
+
     def keys(self) -> list[Any]:
         """The keys some offset holds."""
         return [*self._sets, *self._arrays]
@@ -211,7 +216,9 @@ class FieldIndex:
         payloads are one object) is read once (up to ``INTERN_AT_MOST`` such objects)."""
         read: dict[int, tuple[Row, bool, bool, bool]] = {}
         vals = self._vals
-        for offset, payload in enumerate(payloads):
+        # the offsets kept as keys are made in one go: made one at a time in a build thread,
+        # they would share pymalloc pools with the writer's short-lived objects and pin them
+        for offset, payload in zip(list(range(len(payloads))), payloads, strict=True):
             if payload is None:
                 continue
             found = read.get(id(payload))
@@ -232,7 +239,12 @@ class FieldIndex:
             if order_spill:
                 self._order_spill.add(offset)
         self._counts = None
+        self._built()
         return self
+
+    def _built(self) -> None:
+        """After ``build``: settle the query structures (keys' postings become arrays now, in
+        the build's thread, whose memory is trimmed after it, not at the first query)."""
 
     def update(self, offset: int, payload: Any) -> None:
         """Re-read the point at ``offset`` whose payload is now ``payload`` (``None``: gone)."""

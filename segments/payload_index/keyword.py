@@ -36,6 +36,9 @@ class KeywordIndex(FieldIndex):
         for key in captured:
             self._postings.add(key, offset)
 
+    def _built(self) -> None:
+        self._postings.freeze()
+
     def _unindex(self, offset: int, captured: Row) -> None:
         for key in captured:
             self._postings.discard(key, offset)

@@ -42,6 +42,9 @@ class TextIndex(FieldIndex):
         if self.tokenizer.phrase_matching:
             self._phrases[offset] = [self.tokenizer.phrase_tokens(t) for t in captured]
 
+    def _built(self) -> None:
+        self._postings.freeze()
+
     def _unindex(self, offset: int, captured: Row) -> None:
         for token in self._point_tokens(captured):
             self._postings.discard(token, offset)

@@ -60,6 +60,32 @@ def test_postings_array_then_set_again() -> None:
     postings.discard("b", 2)
     postings.discard("c", 2)
     assert postings.keys() == ["a"] and postings.array("b").size == 0
+    postings.add("c", 3)
+    postings.freeze()
+    assert postings.members("c") == {3} and postings.count("a") == 3
+
+
+def test_built_index_answers_as_one_updated_point_by_point() -> None:
+    from segments.filter.model import FieldCondition
+    from segments.filter.parse import parse_filter
+    from segments.payload_index import build_index
+
+    shared = {"cat": 1}
+    payloads = [shared, {"cat": 2}, None, shared, {"cat": [1, 3.5]}, {"cat": "x"}, {"cat": 2}]
+    built = build_index("cat", {"type": "integer"}, payloads)
+    stepwise = build_index("cat", {"type": "integer"}, [])
+    for offset, payload in enumerate(payloads):
+        stepwise.update(offset, payload)
+    flt = parse_filter({"must": [{"key": "cat", "match": {"any": [1, 2]}}]})
+    cond = flt.must[0]
+    assert isinstance(cond, FieldCondition)
+    a, b = built.answer(cond, len(payloads)), stepwise.answer(cond, len(payloads))
+    assert a is not None and b is not None
+    assert a.mask.tolist() == b.mask.tolist() == [True, True, False, True, True, False, True]
+    assert sorted(a.rescan.tolist()) == sorted(b.rescan.tolist())
+    assert built.sorted_rows()[0].tolist() == stepwise.sorted_rows()[0].tolist()
+    built.update(0, {"cat": 2})  # a write after the build: the array is a set again
+    assert built.answer(cond, len(payloads)).mask.tolist()[0]
 
 
 def test_shared_payloads_are_equal_and_shared_only_when_identical() -> None:
