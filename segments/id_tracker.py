@@ -65,12 +65,12 @@ class IdTracker:
         out: list[int | None] = [None] * len(pids)
         if not len(self._sorted) or not pids:
             return out
-        try:
-            which = None
+        which = None
+        if set(map(type, pids)) == {int} and 0 <= min(pids) and max(pids) <= _U64:
             keys = np.fromiter(pids, dtype=np.uint64, count=len(pids))
-        except (TypeError, ValueError):  # UUIDs among them: never found here
-            which = np.array([i for i, pid in enumerate(pids) if pid.__class__ is int],
-                             dtype=np.int64)
+        else:  # UUIDs (or ids out of range) among them: never found here
+            which = np.array([i for i, pid in enumerate(pids)
+                              if pid.__class__ is int and 0 <= pid <= _U64], dtype=np.int64)
             keys = np.fromiter((pids[i] for i in which.tolist()), dtype=np.uint64,
                                count=len(which))
         pos = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
@@ -85,7 +85,7 @@ class IdTracker:
     def offset_of(self, pid: PointId) -> int | None:
         if self._offsets is not None:
             return self._offsets.get(pid)
-        if pid.__class__ is not int or not len(self._sorted):
+        if pid.__class__ is not int or not 0 <= pid <= _U64 or not len(self._sorted):
             return None
         key = np.uint64(pid)
         i = int(np.searchsorted(self._sorted, key))

@@ -25,6 +25,8 @@ def test_restored_tracker_finds_live_ids_only() -> None:
     assert tracker.lookup([7, 2**64 - 1, 5, 9, 8, "0f0e0d0c-0b0a-0908-0706-050403020100"]) == [
         3, 1, 2, 4, None, None]
     assert tracker.offset_of(7) == 3
+    assert tracker.lookup([-1, 2**64, 1.0, True, 5]) == [None, None, None, None, 2]
+    assert tracker.offset_of(-1) is None and tracker.offset_of(2**64) is None
     assert tracker.offsets_of([9, 1, 5]).tolist() == [4, 2]
     tracker.delete(np.array([2, 2, 0]))  # 0 was deleted already: counted once, not at all
     assert tracker.live_count == 3
