@@ -169,7 +169,7 @@ class SegmentHolder:
         for seg in self.segments.values():
             if not todo:
                 break
-            offs = list(map(seg.ids.offsets.get, [pids[i] for i in todo]))
+            offs = seg.ids.lookup([pids[i] for i in todo])
             if offs.count(None) == len(offs):
                 continue  # none of them here (fresh points: the common case)
             rest = []

@@ -16,7 +16,6 @@ from typing import Any
 
 import hnswlib
 import numpy as np
-import orjson
 
 from segments import storage
 from segments.appendable import AppendableSegment, SearchHits
@@ -29,6 +28,7 @@ from segments.graph import (
     covers,
     extend_index,
 )
+from segments.json_values import fresh_copies, shared_payloads
 from segments.quantization import QuantizationParams, Quantized, build_all, quantization_specs
 from segments.quantization import search as quantized_search
 from segments.types import HnswConfig, QuantizationSpec, SegmentConfig
@@ -273,10 +273,10 @@ class ImmutableSegment(AppendableSegment):
         state = {
             "seg_id": source["seg_id"],
             "version": source["version"],
-            "ids": _fresh([source["ids"][i] for i in keep.tolist()]),
+            "ids": fresh_copies([source["ids"][i] for i in keep.tolist()]),
             "versions": np.asarray(source["versions"])[keep],
             "deleted": np.zeros(len(keep), dtype=bool),
-            "payloads": _fresh([source["payloads"][i] for i in keep.tolist()]),
+            "payloads": shared_payloads([source["payloads"][i] for i in keep.tolist()]),
             "vectors": {},
         }
         seg = cls.restore(state, config)
@@ -350,7 +350,8 @@ class ImmutableSegment(AppendableSegment):
     @classmethod
     def load(cls, state: dict[str, Any], config: SegmentConfig, path: Path) -> ImmutableSegment:
         """Blocking: restore arrays and load each saved graph (never rebuilt on start)."""
-        seg = cls.restore(state, config)
+        payloads = shared_payloads(state["payloads"], copy=False)  # parsed just now: fresh
+        seg = cls.restore(state | {"payloads": payloads}, config)
         for name, store in seg.vectors.items():
             if isinstance(store, DenseVectors) and store.distance in SPACES:
                 seg.hnsw[name] = config.hnsw_for(name)
@@ -365,18 +366,6 @@ class ImmutableSegment(AppendableSegment):
             if isinstance(store, DenseVectors):
                 store.release_pages()  # the quantized build read the mapped rows
         return seg  # sparse inverted indexes are built by the first query (restart stays quick)
-
-
-def _fresh(values: list[Any]) -> list[Any]:
-    """New copies of JSON values (ids, payloads), allocated together in the build's thread.
-
-    The originals were parsed one request at a time among each request's short-lived
-    objects, so they pin half-empty pymalloc arenas; once the swap frees them with the old
-    segment, those arenas can go back to the OS (mem_probe.py: ~60 MiB at 100k points)."""
-    try:
-        return list(orjson.loads(orjson.dumps(values)))
-    except (TypeError, orjson.JSONEncodeError):  # not plain JSON: keep the objects
-        return values
 
 
 def _restore_rows(

@@ -14,6 +14,8 @@ from segments.filter.model import FieldCondition
 from segments.payload_path import getter, parse_path
 
 NO_OFFSETS = np.zeros(0, dtype=np.int64)
+INTERN_AT_MOST = 4096
+"""Distinct captured rows a field index shares between points (see ``FieldIndex._interned``)."""
 Row = tuple[Any, ...]
 
 
@@ -34,36 +36,71 @@ def answer_of(size: int, *hits: np.ndarray, rescan: np.ndarray = NO_OFFSETS) -> 
 
 
 class Postings:
-    """Key -> set of offsets, each set's array cached until the set changes."""
+    """Key -> offsets: a set while it changes, an int64 array (unordered) once read.
+
+    Reading a key's offsets as an array drops its set, so keys that queries read but writes
+    no longer touch (an indexed segment's, all of them) cost 8 bytes an offset instead of a
+    set's ~40 (mem_probe.py: 6 MiB of sets for one integer field over 100k points). The next
+    write to a key turns its array back into a set."""
 
     def __init__(self) -> None:
-        self.sets: dict[Any, set[int]] = {}
+        self._sets: dict[Any, set[int]] = {}
         self._arrays: dict[Any, np.ndarray] = {}
+
+    def _changing(self, key: Any) -> set[int]:
+        """The set of ``key`` (made from its array, if it has one)."""
+        found = self._sets.get(key)
+        if found is None:
+            arr = self._arrays.pop(key, None)
+            found = self._sets[key] = set() if arr is None else set(arr.tolist())
+        return found
 
     def add(self, key: Any, offset: int) -> None:
         """Record that ``offset`` holds ``key``."""
-        self.sets.setdefault(key, set()).add(offset)
-        self._arrays.pop(key, None)
+        self._changing(key).add(offset)
 
     def discard(self, key: Any, offset: int) -> None:
         """Forget that ``offset`` holds ``key``."""
-        found = self.sets.get(key)
-        if found is not None:
-            found.discard(offset)
-            if not found:
-                del self.sets[key]
-        self._arrays.pop(key, None)
+        if key not in self._sets and key not in self._arrays:
+            return
+        found = self._changing(key)
+        found.discard(offset)
+        if not found:
+            del self._sets[key]
 
     def count(self, key: Any) -> int:
         """How many offsets hold ``key``."""
-        found = self.sets.get(key)
-        return 0 if found is None else len(found)
+        found = self._sets.get(key)
+        if found is not None:
+            return len(found)
+        arr = self._arrays.get(key)
+        return 0 if arr is None else len(arr)
+
+    def freeze(self) -> None:
+        """Turn every key's set into its array."""
+        for key in list(self._sets):
+            self.array(key)
+
+    def keys(self) -> list[Any]:
+        """The keys some offset holds."""
+        return [*self._sets, *self._arrays]
+
+    def __len__(self) -> int:
+        return len(self._sets) + len(self._arrays)
+
+    def members(self, key: Any) -> set[int]:
+        """The offsets holding ``key`` as a set (do not modify it)."""
+        found = self._sets.get(key)
+        if found is not None:
+            return found
+        arr = self._arrays.get(key)
+        return set() if arr is None else set(arr.tolist())
 
     def array(self, key: Any) -> np.ndarray:
-        """The offsets holding ``key`` as an int64 array (unordered)."""
+        """The offsets holding ``key`` as an int64 array (unordered; do not modify it)."""
         arr = self._arrays.get(key)
         if arr is None:
-            found = self.sets.get(key)
+            found = self._sets.pop(key, None)
             if not found:
                 return NO_OFFSETS
             arr = self._arrays[key] = offsets_array(found, len(found))
@@ -73,24 +110,35 @@ class Postings:
 class Table:
     """Rows ``(offset, *columns)`` of all points, optionally sorted by the first column (ties in
     no particular order); offsets that changed are re-read from ``source`` at the next
-    ``current()``, which merges them into the rows kept."""
+    ``current()``, which merges them into the rows kept. Until the first ``current()`` no
+    offset is tracked: it reads every offset ``every()`` names (an index built over a whole
+    segment would otherwise hold a set of all its offsets, ~2 MiB per 50k points, until a
+    range or ``order_by`` query asks for the rows, which a segment may never see)."""
 
     def __init__(
-        self, dtypes: tuple[Any, ...], source: Callable[[int], Iterable[Row]], ordered: bool
+        self, dtypes: tuple[Any, ...], source: Callable[[int], Iterable[Row]], ordered: bool,
+        every: Callable[[], Iterable[int]],
     ) -> None:
         self.dtypes = dtypes
         self.source = source
         self.ordered = ordered
+        self.every = every
         self.offsets = NO_OFFSETS
         self.columns = [np.zeros(0, dtype=d) for d in dtypes]
         self.dirty: set[int] = set()
+        self.unread = True
+        """No rows read yet: the first ``current()`` reads all of ``every()``."""
 
     def touch(self, offset: int) -> None:
         """Mark ``offset``'s rows as changed."""
-        self.dirty.add(offset)
+        if not self.unread:
+            self.dirty.add(offset)
 
     def current(self) -> Table:
         """Bring the rows up to date (an O(rows) numpy merge) and return the table."""
+        if self.unread:
+            self.unread = False
+            self.dirty = set(self.every())
         if not self.dirty:
             return self
         dirty = offsets_array(self.dirty, len(self.dirty))
@@ -153,6 +201,7 @@ class FieldIndex:
         self._spill: set[int] = set()
         self._order_spill: set[int] = set()
         self._counts: np.ndarray | None = None
+        self._seen: dict[Row, Row] = {}
 
     # --- maintenance --------------------------------------------------------------------
     @property
@@ -161,11 +210,41 @@ class FieldIndex:
         return len(self._vals)
 
     def build(self, payloads: Sequence[Any]) -> FieldIndex:
-        """Index every payload (offset = position); returns ``self``."""
-        for offset, payload in enumerate(payloads):
-            if payload is not None:
-                self.update(offset, payload)
+        """Index every payload (offset = position) into this new index; returns ``self``.
+        What ``update`` does for each, less what a new index needs not (old values, flags to
+        clear), and a payload object that several points share (an indexed segment's equal
+        payloads are one object) is read once (up to ``INTERN_AT_MOST`` such objects)."""
+        read: dict[int, tuple[Row, bool, bool, bool]] = {}
+        vals = self._vals
+        # the offsets kept as keys are made in one go: made one at a time in a build thread,
+        # they would share pymalloc pools with the writer's short-lived objects and pin them
+        for offset, payload in zip(list(range(len(payloads))), payloads, strict=True):
+            if payload is None:
+                continue
+            found = read.get(id(payload))
+            if found is None:
+                captured, other, spill, order_spill = self._capture(self._get(payload))
+                found = (self._interned(captured) if captured else captured,
+                         other, spill, order_spill)
+                if len(read) < INTERN_AT_MOST:
+                    read[id(payload)] = found  # the payload stays alive (in payloads)
+            captured, other, spill, order_spill = found
+            if captured:
+                vals[offset] = captured
+                self._index(offset, captured)
+            if other:
+                self._other.add(offset)
+            if spill:
+                self._spill.add(offset)
+            if order_spill:
+                self._order_spill.add(offset)
+        self._counts = None
+        self._built()
         return self
+
+    def _built(self) -> None:
+        """After ``build``: settle the query structures (keys' postings become arrays now, in
+        the build's thread, whose memory is trimmed after it, not at the first query)."""
 
     def update(self, offset: int, payload: Any) -> None:
         """Re-read the point at ``offset`` whose payload is now ``payload`` (``None``: gone)."""
@@ -176,6 +255,7 @@ class FieldIndex:
                 del self._vals[offset]
                 self._unindex(offset, old)
             if captured:
+                captured = self._interned(captured)
                 self._vals[offset] = captured
                 self._index(offset, captured)
             self._counts = None
@@ -188,6 +268,20 @@ class FieldIndex:
                 flags.add(offset)
             else:
                 flags.discard(offset)
+
+    def _interned(self, captured: Row) -> Row:
+        """One tuple for equal rows of ints and strings (where equal means identical), up to
+        ``INTERN_AT_MOST`` distinct ones: categorical values repeat across most points, and a
+        tuple per point is ~56 bytes (mem_probe.py: 4.6 MiB at 100k points)."""
+        if not all(v.__class__ is int or v.__class__ is str for v in captured):
+            return captured  # 1 == 1.0 == True and 0.0 == -0.0: equal is not identical
+        seen = self._seen
+        found = seen.get(captured)
+        if found is not None:
+            return found
+        if len(seen) < INTERN_AT_MOST:
+            seen[captured] = captured
+        return captured
 
     def _capture(self, values: Sequence[Any]) -> tuple[Row, bool, bool, bool]:
         """(distinct captured values, has other non-null, needs re-check, order spill)."""

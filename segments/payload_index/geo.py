@@ -27,7 +27,8 @@ class GeoIndex(FieldIndex):
 
     def __init__(self, field: str, schema: dict[str, Any]) -> None:
         super().__init__(field, schema)
-        self._rows = Table((np.float64, np.float64), self._rows_of, ordered=False)
+        self._rows = Table((np.float64, np.float64), self._rows_of, ordered=False,
+                           every=self._vals.keys)
 
     def _rows_of(self, offset: int) -> list[Row]:
         return list(self._vals.get(offset, ()))

@@ -36,6 +36,9 @@ class KeywordIndex(FieldIndex):
         for key in captured:
             self._postings.add(key, offset)
 
+    def _built(self) -> None:
+        self._postings.freeze()
+
     def _unindex(self, offset: int, captured: Row) -> None:
         for key in captured:
             self._postings.discard(key, offset)
@@ -44,10 +47,10 @@ class KeywordIndex(FieldIndex):
 
     def value_counts(self, mask: np.ndarray) -> dict[Any, int]:
         """Per indexed value, how many offsets set in ``mask`` hold it (what a facet counts);
-        the number of distinct values is ``len(self._postings.sets)``."""
+        the number of distinct values is ``len(self._postings)``."""
         out: dict[Any, int] = {}
         size = len(mask)
-        for key in list(self._postings.sets):
+        for key in self._postings.keys():
             offs = self._postings.array(key)
             n = int(np.count_nonzero(mask[offs[offs < size]]))
             if n:
@@ -56,7 +59,7 @@ class KeywordIndex(FieldIndex):
 
     @property
     def distinct_values(self) -> int:
-        return len(self._postings.sets)
+        return len(self._postings)
 
     def _lookup(self, cond: FieldCondition) -> tuple[Any, ...] | None:
         """The keys a value/any match looks up (``None`` if not a match of this type)."""

@@ -76,7 +76,8 @@ class _SortedIndex(FieldIndex):
 
     def __init__(self, field: str, schema: dict[str, Any]) -> None:
         super().__init__(field, schema)
-        self._rows = Table((self.dtype, bool), self._rows_of, ordered=True)
+        self._rows = Table((self.dtype, bool), self._rows_of, ordered=True,
+                           every=self._vals.keys)
 
     def _rows_of(self, offset: int) -> list[Row]:
         """(value, is an int) rows of one offset."""

@@ -42,6 +42,9 @@ class TextIndex(FieldIndex):
         if self.tokenizer.phrase_matching:
             self._phrases[offset] = [self.tokenizer.phrase_tokens(t) for t in captured]
 
+    def _built(self) -> None:
+        self._postings.freeze()
+
     def _unindex(self, offset: int, captured: Row) -> None:
         for token in self._point_tokens(captured):
             self._postings.discard(token, offset)
@@ -49,7 +52,7 @@ class TextIndex(FieldIndex):
 
     def _holding_all(self, words: Iterable[str]) -> set[int]:
         """Offsets holding every word (no words: none)."""
-        sets = sorted((self._postings.sets.get(w, set()) for w in set(words)), key=len)
+        sets = sorted((self._postings.members(w) for w in set(words)), key=len)
         return set.intersection(*sets) if sets else set()
 
     def _phrase_offsets(self, phrase: str) -> set[int]:
