@@ -26,23 +26,41 @@ WORKERS = max(2, min(4, os.cpu_count() or 1))
 
 
 class Ticket(Generic[T]):
-    """A queued job: ``await ticket.result()`` for its value (or its exception)."""
+    """A queued job: ``await ticket.result()`` for its value (or its exception).
+
+    The waiting task is parked with ``wait_task_rescheduled`` and woken by a callback the
+    worker queues on the trio loop: no Event and no shielded cancel scope per job (the wait
+    refuses cancellation, as the shield did: a job is never abandoned)."""
+
+    __slots__ = ("_done", "_outcome", "_task", "_token")
 
     def __init__(self) -> None:
-        self._done = trio.Event()
         self._token = trio.lowlevel.current_trio_token()
         self._outcome: outcome.Outcome[T] | None = None
+        self._task: trio.lowlevel.Task | None = None
+        self._done = False
 
     def _finish(self, result: outcome.Outcome[T]) -> None:
         """Called on the worker thread."""
         self._outcome = result
-        self._token.run_sync_soon(self._done.set)
+        self._token.run_sync_soon(self._wake)
+
+    def _wake(self) -> None:
+        """On the trio loop, once the job is done."""
+        self._done = True
+        if self._task is not None:
+            trio.lowlevel.reschedule(self._task)
 
     async def result(self) -> T:
-        with trio.CancelScope(shield=True):
-            await self._done.wait()
+        if not self._done:
+            self._task = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(_refuse_abort)
         assert self._outcome is not None
         return self._outcome.unwrap()
+
+
+def _refuse_abort(_raise_cancel: object) -> trio.lowlevel.Abort:
+    return trio.lowlevel.Abort.FAILED
 
 
 class SearchPool:
