@@ -48,11 +48,24 @@ def ingest(http: httpx.Client, server: HeronProcess, label: str, name: str,
     rate = upsert_bodies(http, name, bodies, len(points))
     cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
     stop_profile(spy)
+    wal_ms = wal_commit_ms(http, name)
     n, per = len(points), 1000 / len(bodies)
     return (f"{label} ingest {rate:,.0f} points/s; per batch of {batch}: "
             f"{len(points) / rate * per:.2f} ms wall, server CPU {cpu * per:.2f} ms, client CPU "
-            f"{client * per:.2f} ms (+{encode_ms:.2f} ms encoding, before timing); server CPU "
+            f"{client * per:.2f} ms (+{encode_ms:.2f} ms encoding, before timing), WAL commit "
+            f"{wal_ms:.2f} ms; server CPU "
             f"{cpu * 1e4 / n:.2f} s per 10k points; load average {os.getloadavg()[0]:.2f}")
+
+
+def wal_commit_ms(http: httpx.Client, name: str) -> float:
+    """Mean wall ms of the collection's WAL commits so far (fsync included), from /metrics."""
+    got: dict[str, float] = {}
+    for line in http.get("/metrics").text.splitlines():
+        for metric in ("heron_wal_commits_total", "heron_wal_commit_seconds_total"):
+            if line.startswith(f'{metric}{{collection="{name}"}}'):
+                got[metric] = float(line.rsplit(" ", 1)[1])
+    commits = got.get("heron_wal_commits_total", 0.0)
+    return got.get("heron_wal_commit_seconds_total", 0.0) * 1000 / commits if commits else 0.0
 
 
 def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] | None:
@@ -61,7 +74,7 @@ def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] 
         return None
     return subprocess.Popen(
         [str(PY_SPY), "record", "-o", str(out), "--pid", str(server.proc.pid), "--rate", "100",
-         "--nonblocking", "--format", "raw", "--threads"],
+         "--nonblocking", "--format", "raw", "--threads", *os.environ.get("PYSPY_EXTRA", "").split()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
