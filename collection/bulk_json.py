@@ -24,6 +24,7 @@ from segments.vectors.sparse import MAX_INDEX
 
 _INFERENCE = ("model",)
 _SPARSE = ("indices", "values")
+_UNNAMED = (UNNAMED,)
 _OPEN = ord("[")
 
 
@@ -120,19 +121,19 @@ def _read(
             except ValueError:
                 raise NotBulk from None
         ids.append(pid)
-        if has_vector:
-            vec = p["vector"]
-            if isinstance(vec, simdjson.Array):
-                named: Any = ((UNNAMED, vec),)
-            elif isinstance(vec, simdjson.Object):
-                if not _only(vec, names):  # most points name the vectors the last one did
-                    names = tuple(_keys(vec))
-                named = [(k, vec[k]) for k in names]
-            else:
-                raise NotBulk
+        vec = p["vector"] if has_vector else None
+        if isinstance(vec, simdjson.Object):
+            if not _only(vec, names):  # most points name the vectors the last one did
+                names = tuple(_keys(vec))
+            point_names = names
+        elif isinstance(vec, simdjson.Array):
+            point_names = _UNNAMED
+        elif has_vector:
+            raise NotBulk
         else:
-            named = ()
-        for name, value in named:
+            point_names = ()
+        for name in point_names:
+            value = vec if point_names is _UNNAMED else vec[name]
             key = name or UNNAMED
             if isinstance(value, simdjson.Array):
                 slot = dense.get(key)
