@@ -33,6 +33,8 @@ from bench_common import clustered, encode_batches, sparse_rows, upsert_bodies  
 from tests.server import HeronProcess  # noqa: E402
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
+PY_SPY_IDLE: list[str] = []
+"""``["--idle"]`` with ``--profile-idle``: waiting threads are sampled too."""
 
 
 def ingest(http: httpx.Client, server: HeronProcess, label: str, name: str,
@@ -74,7 +76,7 @@ def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] 
         return None
     return subprocess.Popen(
         [str(PY_SPY), "record", "-o", str(out), "--pid", str(server.proc.pid), "--rate", "100",
-         "--nonblocking", "--format", "raw", "--threads", *os.environ.get("PYSPY_EXTRA", "").split()],
+         "--nonblocking", "--format", "raw", "--threads", *PY_SPY_IDLE],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -120,6 +122,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--sections", default="dense,index,restart")
     ap.add_argument("--profile", type=Path, default=None, help="directory for py-spy stacks")
+    ap.add_argument("--profile-idle", action="store_true",
+                    help="with --profile: sample waiting threads too (where the wall time goes)")
     ap.add_argument("--no-index", action="store_true",
                     help="indexing_threshold 0: no HNSW builds competing with the load")
     args = ap.parse_args()
@@ -128,6 +132,8 @@ def main() -> int:
     dense = clustered(n, dim, args.seed)
     lines = [f"points={n} dim={dim} batch={args.batch} no_index={args.no_index}"]
     extra = {"optimizers_config": {"indexing_threshold": 0}} if args.no_index else {}
+    if args.profile_idle:
+        PY_SPY_IDLE.append("--idle")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="heron-ingest-") as tmp:
