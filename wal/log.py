@@ -28,6 +28,9 @@ _ROOM_LOW = 8 << 20
 """Less zeroed room than this ahead of LMDB's last page: the log wants more."""
 _ROOM_MIN_FREE = 1 << 30
 """Room is made only while the filesystem has this much free (never on a small disk)."""
+_ROOM_FROM = 16 << 20
+"""Room is made only for a log that has grown this large (it takes a stream of writes); a
+small one never gets zeros it would not use."""
 _ZEROS = bytes(1 << 20)
 
 
@@ -136,14 +139,16 @@ class WriteAheadLog:
 
     def _low_on_room(self) -> bool:
         """Whether the data file has less than ``_ROOM_LOW`` bytes past LMDB's last used page
-        and room may be made (the file is smaller than the map, the disk has space)."""
+        and room may be made (the log is large, the file smaller than the map, the disk has
+        space)."""
         try:
             size = self._data.stat().st_size
         except OSError:
             return False
         info = self._env.info()
         used = (int(info["last_pgno"]) + 1) * self._page
-        if size - used >= _ROOM_LOW or size >= int(info["map_size"]) or not self._room_ok:
+        if used < _ROOM_FROM or size - used >= _ROOM_LOW or size >= int(info["map_size"]) or (
+                not self._room_ok):
             return False
         free = self.free_bytes()
         return free is not None and free >= _ROOM_MIN_FREE
