@@ -62,10 +62,21 @@ class CollectionActor:
                         break
                 with trio.CancelScope(shield=True):
                     await self._handle(batch)
+                    if self.wal.wants_room and not self.stopped and (
+                            not self.mailbox.statistics().current_buffer_used):
+                        await self._make_room()
                 # a message (its reply: a flush plan, a rebuild's snapshots) must not stay
                 # alive while the next one is awaited
                 del first, batch
             self._refuse_rest()
+
+    async def _make_room(self) -> None:
+        """Zeros ahead of the WAL's data file (``WriteAheadLog.make_room``), in a gap between
+        writes; an update arriving meanwhile waits for this one step."""
+        try:
+            await trio.to_thread.run_sync(self.wal.make_room)
+        except Exception:  # the log works without it
+            log.exception("making room in the WAL of %s failed", self.name)
 
     def _refuse_rest(self) -> None:
         while True:

@@ -23,6 +23,8 @@ from segments.ids import MAX_ID, normalize_id
 from segments.vectors.sparse import MAX_INDEX
 
 _INFERENCE = ("model",)
+_SPARSE = ("indices", "values")
+_UNNAMED = (UNNAMED,)
 _OPEN = ord("[")
 
 
@@ -41,6 +43,17 @@ def _keys(obj: Any) -> list[str]:
     if len(set(keys)) != len(keys):
         raise NotBulk
     return keys
+
+
+def _only(obj: Any, names: tuple[str, ...]) -> bool:
+    """Whether an object's keys are exactly ``names``, each once (cheaper than listing them:
+    a duplicate or another key makes its length differ)."""
+    if len(obj) != len(names):
+        return False
+    for name in names:
+        if name not in obj:
+            return False
+    return True
 
 
 def _flat(arr: Any, of_type: str, careful: bool) -> Any:
@@ -94,12 +107,13 @@ def _read(
     payloads: list[Any] = []
     dense: dict[str, tuple[list[int], list[Any], list[int]]] = {}
     sparse: dict[str, tuple[list[int], list[Any], list[Any], list[int]]] = {}
+    names: tuple[str, ...] = ()
     for i, p in enumerate(raw):
-        if not isinstance(p, simdjson.Object):
+        if not isinstance(p, simdjson.Object) or "id" not in p:
             raise NotBulk
-        keys = _keys(p)
-        if "id" not in keys:
-            raise NotBulk
+        has_vector, has_payload = "vector" in p, "payload" in p
+        if len(p) != 1 + has_vector + has_payload:
+            _keys(p)  # other keys are ignored, a duplicate is refused
         pid = p["id"]
         if type(pid) is not int or not 0 <= pid <= MAX_ID:
             try:
@@ -107,46 +121,57 @@ def _read(
             except ValueError:
                 raise NotBulk from None
         ids.append(pid)
-        vec = p["vector"] if "vector" in keys else None
-        if isinstance(vec, simdjson.Array):
-            named: list[tuple[str, Any]] = [(UNNAMED, vec)]
-        elif isinstance(vec, simdjson.Object):
-            named = [(k, vec[k]) for k in _keys(vec)]
-        elif vec is None and "vector" not in keys:
-            named = []
-        else:
+        vec = p["vector"] if has_vector else None
+        if isinstance(vec, simdjson.Object):
+            if not _only(vec, names):  # most points name the vectors the last one did
+                names = tuple(_keys(vec))
+            point_names = names
+        elif isinstance(vec, simdjson.Array):
+            point_names = _UNNAMED
+        elif has_vector:
             raise NotBulk
-        for name, value in named:
+        else:
+            point_names = ()
+        for name in point_names:
+            value = vec if point_names is _UNNAMED else vec[name]
             key = name or UNNAMED
             if isinstance(value, simdjson.Array):
-                at, rows, dims = dense.setdefault(key, ([], [], []))
-                at.append(i)
-                rows.append(_flat(value, "d", careful))
-                dims.append(len(value))
+                slot = dense.get(key)
+                if slot is None:
+                    slot = dense[key] = ([], [], [])
+                slot[0].append(i)
+                slot[1].append(_flat(value, "d", careful))
+                slot[2].append(len(value))
                 arrays += 1
                 continue
             if not isinstance(value, simdjson.Object):
                 raise NotBulk
-            fields = _keys(value)
-            if any(k in fields for k in _INFERENCE) or "indices" not in fields or (
-                "values" not in fields
-            ):
-                raise NotBulk  # a Document to embed, or a shape the per-point path explains
+            if not _only(value, _SPARSE):
+                fields = _keys(value)
+                if any(k in fields for k in _INFERENCE) or "indices" not in fields or (
+                    "values" not in fields
+                ):
+                    raise NotBulk  # a Document to embed, or a shape the per-point path explains
             ix, vs = value["indices"], value["values"]
             if not isinstance(ix, simdjson.Array) or not isinstance(vs, simdjson.Array) or len(
                 ix
             ) != len(vs):
                 raise NotBulk
-            at, ixs, vss, lengths = sparse.setdefault(key, ([], [], [], []))
-            at.append(i)
-            ixs.append(_flat(ix, "i", careful))
-            vss.append(_flat(vs, "d", careful))
-            lengths.append(len(ix))
+            entry = sparse.get(key)
+            if entry is None:
+                entry = sparse[key] = ([], [], [], [])
+            entry[0].append(i)
+            entry[1].append(_flat(ix, "i", careful))
+            entry[2].append(_flat(vs, "d", careful))
+            entry[3].append(len(ix))
             arrays += 2
-        payload = p["payload"] if "payload" in keys else None
-        if payload is not None and not isinstance(payload, simdjson.Object):
+        payload = p["payload"] if has_payload else None
+        if payload is None:
+            payloads.append(None)
+        elif isinstance(payload, simdjson.Object):
+            payloads.append(payload.as_dict())
+        else:
             raise NotBulk
-        payloads.append(None if payload is None else payload.as_dict())
     out: dict[str, columns.Column] = {}
     for key, (at, rows, dims) in dense.items():
         out[key] = columns.dense_column(_has(config, key, "dense", at, n),

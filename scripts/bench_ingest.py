@@ -33,6 +33,8 @@ from bench_common import clustered, encode_batches, sparse_rows, upsert_bodies  
 from tests.server import HeronProcess  # noqa: E402
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
+PY_SPY_IDLE: list[str] = []
+"""``["--idle"]`` with ``--profile-idle``: waiting threads are sampled too."""
 
 
 def ingest(http: httpx.Client, server: HeronProcess, label: str, name: str,
@@ -48,11 +50,24 @@ def ingest(http: httpx.Client, server: HeronProcess, label: str, name: str,
     rate = upsert_bodies(http, name, bodies, len(points))
     cpu, client = cpu_seconds(server) - cpu, time.process_time() - client
     stop_profile(spy)
+    wal_ms = wal_commit_ms(http, name)
     n, per = len(points), 1000 / len(bodies)
     return (f"{label} ingest {rate:,.0f} points/s; per batch of {batch}: "
             f"{len(points) / rate * per:.2f} ms wall, server CPU {cpu * per:.2f} ms, client CPU "
-            f"{client * per:.2f} ms (+{encode_ms:.2f} ms encoding, before timing); server CPU "
+            f"{client * per:.2f} ms (+{encode_ms:.2f} ms encoding, before timing), WAL commit "
+            f"{wal_ms:.2f} ms; server CPU "
             f"{cpu * 1e4 / n:.2f} s per 10k points; load average {os.getloadavg()[0]:.2f}")
+
+
+def wal_commit_ms(http: httpx.Client, name: str) -> float:
+    """Mean wall ms of the collection's WAL commits so far (fsync included), from /metrics."""
+    got: dict[str, float] = {}
+    for line in http.get("/metrics").text.splitlines():
+        for metric in ("heron_wal_commits_total", "heron_wal_commit_seconds_total"):
+            if line.startswith(f'{metric}{{collection="{name}"}}'):
+                got[metric] = float(line.rsplit(" ", 1)[1])
+    commits = got.get("heron_wal_commits_total", 0.0)
+    return got.get("heron_wal_commit_seconds_total", 0.0) * 1000 / commits if commits else 0.0
 
 
 def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] | None:
@@ -61,7 +76,7 @@ def profiled(server: HeronProcess, out: Path | None) -> subprocess.Popen[bytes] 
         return None
     return subprocess.Popen(
         [str(PY_SPY), "record", "-o", str(out), "--pid", str(server.proc.pid), "--rate", "100",
-         "--nonblocking", "--format", "raw", "--threads"],
+         "--nonblocking", "--format", "raw", "--threads", *PY_SPY_IDLE],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -107,6 +122,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--sections", default="dense,index,restart")
     ap.add_argument("--profile", type=Path, default=None, help="directory for py-spy stacks")
+    ap.add_argument("--profile-idle", action="store_true",
+                    help="with --profile: sample waiting threads too (where the wall time goes)")
     ap.add_argument("--no-index", action="store_true",
                     help="indexing_threshold 0: no HNSW builds competing with the load")
     args = ap.parse_args()
@@ -115,6 +132,8 @@ def main() -> int:
     dense = clustered(n, dim, args.seed)
     lines = [f"points={n} dim={dim} batch={args.batch} no_index={args.no_index}"]
     extra = {"optimizers_config": {"indexing_threshold": 0}} if args.no_index else {}
+    if args.profile_idle:
+        PY_SPY_IDLE.append("--idle")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="heron-ingest-") as tmp:

@@ -428,8 +428,10 @@ class SparseVectors:
         starts = np.cumsum(lengths) - lengths
         total = int(starts[-1] + lengths[-1]) if size else 0
         if total == self.used and np.array_equal(fit(self.starts, size)[present], starts[present]):
-            # rows already laid out in order from 0 (appended, never rewritten): one slice
-            # copy, not a gather; the flusher snapshots the write segment on the writer's side
+            # rows already laid out in order from 0 (appended, never rewritten): views, not a
+            # gather. Entries below ``used`` are never written again (a put appends past them,
+            # a compaction or growth makes new arrays), so the views stay what they are now;
+            # the flusher snapshots the write segment on the writer's side
             indices, values = self.indices[:total], self.values[:total]
         else:
             pos = gather_positions(fit(self.starts, size), lengths)
@@ -438,8 +440,8 @@ class SparseVectors:
             "present": present,
             "starts": starts,
             "lengths": lengths,
-            "indices": indices.astype(np.uint32),
-            "values": values.astype(np.float32),
+            "indices": indices.astype(np.uint32, copy=False),
+            "values": values.astype(np.float32, copy=False),
         }
 
     def take(self, offsets: np.ndarray) -> SparseVectors:

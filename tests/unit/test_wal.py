@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wal import records
-from wal.log import WriteAheadLog
+from wal.log import ROOM_STEP, WriteAheadLog
 
 
 def test_record_round_trip_with_numpy_vectors() -> None:
@@ -78,3 +78,32 @@ def test_truncation_drops_the_logs_resident_pages(tmp_path: Path) -> None:
     wal.append([(201, b"after")])  # the log goes on as before
     assert list(wal.read_from(0)) == [(201, b"after")]
     wal.close()
+
+
+def test_room_made_ahead_keeps_the_log_whole(tmp_path: Path) -> None:
+    """Zeros written past the data file's end are taken by later commits as LMDB grows into
+    them; records read back alike before and after a reopen, across truncations."""
+    wal = WriteAheadLog(tmp_path / "wal")
+    data = tmp_path / "wal" / "data.mdb"
+    blob = [bytes([i % 251]) * 300_000 for i in range(90)]
+    made = 0
+    for i, b in enumerate(blob, start=1):
+        wal.append([(i, b)])
+        if wal.wants_room:
+            size = data.stat().st_size
+            made += wal.make_room()
+            assert data.stat().st_size == size + ROOM_STEP
+        if i == 3:
+            assert not wal.wants_room  # a small log gets no zeros
+        if i == 30:
+            assert wal.truncate_until(20) == 20
+    assert made >= ROOM_STEP  # the log grew past its room at least once
+    assert not wal.wants_room
+    assert [d for _, d in wal.read_from(0)] == blob[20:]
+    wal.close()
+    reopened = WriteAheadLog(tmp_path / "wal")
+    assert [d for _, d in reopened.read_from(0)] == blob[20:]
+    assert reopened.last_op() == 90
+    reopened.append([(91, b"after")])
+    assert list(reopened.read_from(91)) == [(91, b"after")]
+    reopened.close()
