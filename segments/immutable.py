@@ -49,49 +49,6 @@ class SearchParams:
 
 
 @dataclass
-class GraphWalk:
-    """A graph search planned by ``ImmutableSegment.plan_search``: ``walk`` asks the graph
-    (hnswlib, without the GIL: it may run on a search thread), ``finish`` keeps the points the
-    mask allows, asks again with a larger k if too few are left, and re-scores them."""
-
-    store: DenseVectors
-    searcher: GraphSearcher
-    q: np.ndarray
-    """The prepared query (unit length for Cosine)."""
-    mask: np.ndarray
-    exact_cover: bool
-    """Every graph point is live and holds the vector: no mask to apply, no NaN to drop."""
-    total: int
-    want: int
-    ef: int
-    top: int
-    found: np.ndarray | None = None
-
-    def walk(self) -> None:
-        self.found = self.searcher.query(self.q, min(self.want, self.total), self.ef)
-
-    def finish(self) -> SearchHits:
-        assert self.found is not None
-        found, store, top = self.found, self.store, self.top
-        while True:
-            k = min(self.want, self.total)
-            if not self.exact_cover:
-                found = found[self.mask[found]]
-            if len(found) >= top or k >= self.total:
-                break
-            self.want *= 2
-            found = self.searcher.query(self.q, min(self.want, self.total), self.ef)
-        if self.exact_cover:
-            scores = store.scores_of_rows(found, self.q)
-        else:
-            scores = store.score_offsets(self.q, found, prepared=self.q)
-            keep = ~np.isnan(scores)
-            found, scores = found[keep], scores[keep]
-        best = best_first(scores, top, store.higher_is_better)
-        return SearchHits(scores[best], found[best])
-
-
-@dataclass
 class GraphBase:
     """Graphs a build may extend instead of rebuilding: offsets ``0..size-1`` of the source
     are, unchanged, the points of an indexed segment whose graphs (and their HNSW settings)
@@ -198,22 +155,6 @@ class ImmutableSegment(AppendableSegment):
         (``exact`` ignores quantization); else through the quantized vectors (re-scored with
         the originals) when configured and not ignored; else through the graph when it has
         one and the candidates are many."""
-        planned = self.plan_search(name, query, candidates, top, params)
-        if isinstance(planned, GraphWalk):
-            planned.walk()
-            return planned.finish()
-        return planned
-
-    def plan_search(
-        self,
-        name: str,
-        query: Any,
-        candidates: np.ndarray | None,
-        top: int,
-        params: SearchParams | None = None,
-    ) -> SearchHits | GraphWalk:
-        """``search`` up to its graph walk: the answer, when it needs no walk, or the walk
-        to run (``walk()``, the part that holds no GIL, may run on another thread)."""
         index = self.indexes.get(name)
         params = params or SearchParams()
         store = self.vectors[name]
@@ -253,8 +194,25 @@ class ImmutableSegment(AppendableSegment):
         # 0.99+ of the true top 10 at ef 100 on 100k points; queries off the data's subspace
         # need ~ef 1600 for 0.95 there (scripts/bench.py's hard queries) and name it per query.
         ef = max(params.hnsw_ef or self.hnsw[name].ef_construct, want)
-        return GraphWalk(store, self.searcher(name), store.prepare_query(query), mask,
-                         count == total, total, want, ef, top)
+        q = store.prepare_query(query)
+        searcher = self.searcher(name)
+        exact_cover = count == total  # every graph point qualifies: no mask to apply
+        while True:
+            k = min(want, total)
+            found = searcher.query(q, k, ef)
+            if not exact_cover:
+                found = found[mask[found]]
+            if len(found) >= top or k >= total:
+                break
+            want *= 2
+        if exact_cover:  # every graph point is live and holds the vector: no NaN to drop
+            scores = store.scores_of_rows(found, q)
+        else:
+            scores = store.score_offsets(query, found, prepared=q)
+            keep = ~np.isnan(scores)
+            found, scores = found[keep], scores[keep]
+        best = best_first(scores, top, store.higher_is_better)
+        return SearchHits(scores[best], found[best])
 
     # --- building and persistence -------------------------------------------------------------
     @classmethod

@@ -3,21 +3,17 @@
 How the segments' searches are spread over threads decides most of a query's latency beyond
 the graph walks themselves, so it is chosen per search:
 
-- small segments are searched on the trio thread (a thread hop costs more); so is a lone
-  query's only graph walk;
-- under load (other tasks wait for the trio thread, or other requests are searching) an
-  unfiltered graph walk is prepared and re-scored on the trio thread and walked on a search
-  thread: the walk holds no GIL, so the trio thread serves other requests meanwhile;
+- small segments, and unfiltered graph walks while other tasks wait for the trio thread, are
+  searched on the trio thread (a thread hop costs more; see ``_shares``);
 - a query alone on the server splits the other segments in two: the trio thread searches one
   share while one worker thread searches the other (both cores, one hop). The prefetches of
   one request count as alone: a hybrid query's sparse prefetch was otherwise handed whole to
   one thread behind its dense sibling, its two segments searched one after the other while a
   core sat idle (RRF p50 1.3x the sparse search alone);
-- a query beside other requests' searches hands its other large segment searches (filtered,
-  exact, quantized) to one worker thread, in the same job as its walks (the other queries
-  keep the cores busy; the trio thread goes back to serving HTTP). Search threads come from
-  ``pool.POOL``: at most about one per core, each draining queued searches without a round
-  trip through trio.
+- a query beside other requests' searches hands all its segments to one worker thread (the
+  other queries keep the cores busy; the trio thread goes back to serving HTTP). Search
+  threads come from ``pool.POOL``: at most about one per core, each draining queued searches
+  without a round trip through trio.
 
 Per-segment top-k lists are merged in segment order (not the order threads finish), so equal
 scores always rank the same way.
@@ -36,7 +32,7 @@ import trio
 from collection.query.pool import POOL
 from segments.appendable import AppendableSegment, SearchHits
 from segments.filter import Filter, mask
-from segments.immutable import GraphWalk, ImmutableSegment, SearchParams
+from segments.immutable import SearchParams
 from segments.vectors.sparse import best_first
 
 THREAD_THRESHOLD = 200_000
@@ -111,18 +107,15 @@ async def _alongside(work: Callable[[list[int]], None], here: list[int], there: 
 def _shares(
     picked: list[tuple[AppendableSegment, np.ndarray | None]], name: str, query: Any,
     weight: int, params: SearchParams | None, others: bool,
-) -> tuple[list[int], list[int], list[int]]:
-    """Which segments' searches run here, on the trio thread: ``(here, walked, threaded)``.
+) -> tuple[list[int], list[int]]:
+    """Which segments' searches run here, on the trio thread, and which on search threads.
 
-    Small segments run here. An unfiltered graph walk (ef-bounded, ~0.1 ms at the default ef)
-    is split in two when other tasks wait for this thread or other requests are searching
-    (``others``): its set-up and re-scoring run here, the walk itself, which holds no GIL, on
-    a search thread (``walked``), so the trio thread serves other requests meanwhile. With
-    the whole segment search on the thread instead, the thread's numpy glue waited for the
-    GIL behind the busy trio thread (16 clients: 0.32 of ``GET /``'s rate against 0.46 with
-    walks here); with only the walk there, the trio thread's CPU per query fell 13 % (1.41
-    -> 1.23 ms, median of 6 alternating rounds). A query alone runs a single walk here and
-    splits several large segments over both cores (``_alongside``)."""
+    Small segments run here. So do unfiltered graph walks (ef-bounded work, ~0.1 ms at the
+    default ef) when other tasks wait for this thread or only one such walk is left: a hop
+    to a search thread and back costs the trio thread about what the walk costs, and under
+    concurrent queries the GIL hand-overs around hops cost more than they save. A query
+    alone with several large segments still splits them over both cores (``_alongside``);
+    ``others``: other requests' searches are running on search threads."""
     light, heavy, walks = [], [], []
     for j, (seg, candidates) in enumerate(picked):
         if seg.size * weight <= THREAD_THRESHOLD:
@@ -132,13 +125,11 @@ def _shares(
         else:
             heavy.append(j)
     busy = trio.lowlevel.current_statistics().tasks_runnable > 0
-    if busy or others:
-        return sorted(light), walks, heavy
-    if len(walks) + len(heavy) <= 1:
+    if busy or others or len(walks) + len(heavy) <= 1:
         light.extend(walks)
     else:
         heavy.extend(walks)
-    return sorted(light), [], heavy
+    return sorted(light), heavy
 
 
 async def search(
@@ -177,36 +168,21 @@ async def search(
     token = object()  # alive until the search ends, so its id stays unique meanwhile
     key = id(token if group is None else group)
     groups = _InFlight.groups
-    light, walked, heavy = _shares(picked, name, query, weight, params,
-                                   others=any(k != key for k in groups))
+    light, heavy = _shares(picked, name, query, weight, params,
+                           others=any(k != key for k in groups))
     work(light)
-    walks: list[tuple[int, GraphWalk]] = []
-    for j in walked:
-        seg = picked[j][0]
-        assert isinstance(seg, ImmutableSegment)  # only indexed segments walk a graph
-        planned = seg.plan_search(name, query, None, top, params)
-        if isinstance(planned, GraphWalk):
-            walks.append((j, planned))
-        else:
-            results[j] = planned
-    if heavy or walks:
+    if heavy:
         groups[key] += 1
         try:
-            if len(heavy) > 1 and len(groups) == 1 and not walks:
+            if len(heavy) > 1 and len(groups) == 1:
                 sizes = [seg.size for seg, _ in picked]
                 await _alongside(work, *_halves(heavy, sizes))
             else:
-                def job() -> None:
-                    for _, walk in walks:
-                        walk.walk()
-                    work(heavy)
-                await POOL.run(job)
+                await POOL.run(lambda: work(heavy))
         finally:
             groups[key] -= 1
             if not groups[key]:
                 del groups[key]
-        for j, walk in walks:
-            results[j] = walk.finish()
 
     found = [(seg, hits) for (seg, _), hits in zip(picked, results, strict=True)
              if hits is not None and len(hits.offsets)]

@@ -10,7 +10,7 @@ import numpy as np
 
 from segments.appendable import AppendableSegment
 from segments.graph import GraphSearcher, build_index, covers, extend_index
-from segments.immutable import GraphBase, GraphWalk, ImmutableSegment, SearchParams, graph_base
+from segments.immutable import GraphBase, ImmutableSegment, SearchParams, graph_base
 from segments.types import Distance, HnswConfig, SegmentConfig, VectorParams
 from segments.vectors.dense import DenseVectors
 
@@ -167,25 +167,3 @@ def test_walks_graph_says_which_searches_are_bounded_by_ef() -> None:
     assert not seg.walks_graph("w", q, None)  # no graph for that name
     plain = AppendableSegment(1, CONFIG)
     assert not plain.walks_graph("v", q, None)  # an appendable segment scans
-
-
-def test_a_planned_walk_run_on_another_thread_answers_like_search() -> None:
-    """``plan_search`` + ``walk`` (on a search thread) + ``finish`` is ``search``: unfiltered,
-    after deletes (the mask then applies) and filtered to every other point."""
-    data = _data(3000, seed=11)
-    seg = _segment(data, deleted=np.arange(0, 3000, 7))
-    queries = _data(30, seed=12)
-    half = np.zeros(seg.size, dtype=bool)
-    half[::2] = True
-    for candidates in (None, half):
-        for q in queries:
-            planned = seg.plan_search("v", q, candidates, 10, SearchParams(hnsw_ef=64))
-            assert isinstance(planned, GraphWalk)
-            with ThreadPoolExecutor(1) as pool:
-                pool.submit(planned.walk).result()
-            got = planned.finish()
-            want = seg.search("v", q, candidates, 10, SearchParams(hnsw_ef=64))
-            assert got.offsets.tolist() == want.offsets.tolist()
-            assert got.scores.tolist() == want.scores.tolist()
-    exact = seg.plan_search("v", queries[0], None, 10, SearchParams(exact=True))
-    assert not isinstance(exact, GraphWalk)  # answered at once: no walk to run
