@@ -11,6 +11,11 @@ from segments.ids import PointId
 _U64 = (1 << 64) - 1
 
 
+def _fits(pid: PointId) -> bool:
+    """Whether ``pid`` is an integer id the sorted uint64 arrays can hold."""
+    return pid.__class__ is int and 0 <= pid <= _U64  # type: ignore[operator]
+
+
 class IdTracker:
     """Offsets are dense and append-only; a deleted offset keeps its row until a vacuum.
 
@@ -69,8 +74,7 @@ class IdTracker:
         if set(map(type, pids)) == {int} and 0 <= min(pids) and max(pids) <= _U64:
             keys = np.fromiter(pids, dtype=np.uint64, count=len(pids))
         else:  # UUIDs (or ids out of range) among them: never found here
-            which = np.array([i for i, pid in enumerate(pids)
-                              if pid.__class__ is int and 0 <= pid <= _U64], dtype=np.int64)
+            which = np.array([i for i, pid in enumerate(pids) if _fits(pid)], dtype=np.int64)
             keys = np.fromiter((pids[i] for i in which.tolist()), dtype=np.uint64,
                                count=len(which))
         pos = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
@@ -85,7 +89,7 @@ class IdTracker:
     def offset_of(self, pid: PointId) -> int | None:
         if self._offsets is not None:
             return self._offsets.get(pid)
-        if pid.__class__ is not int or not 0 <= pid <= _U64 or not len(self._sorted):
+        if not _fits(pid) or not len(self._sorted):
             return None
         key = np.uint64(pid)
         i = int(np.searchsorted(self._sorted, key))
@@ -142,7 +146,7 @@ class IdTracker:
         self.versions = np.asarray(versions, dtype=np.int64).copy()
         self.deleted = np.asarray(deleted, dtype=bool).copy()
         live = ~self.deleted[: len(self.ids)]
-        if all(pid.__class__ is int and 0 <= pid <= _U64 for pid in self.ids):
+        if all(map(_fits, self.ids)):
             at = np.flatnonzero(live)  # a deleted offset's id may be live at another
             keys = np.array(self.ids, dtype=np.uint64)[at]
             order = np.argsort(keys, kind="stable")

@@ -205,12 +205,9 @@ class ImmutableSegment(AppendableSegment):
             if len(found) >= top or k >= total:
                 break
             want *= 2
-        if exact_cover:  # every graph point is live and holds the vector: no NaN to drop
-            scores = store.scores_of_rows(found, q)
-        else:
-            scores = store.score_offsets(query, found, prepared=q)
-            keep = ~np.isnan(scores)
-            found, scores = found[keep], scores[keep]
+        # every point found is live and holds the vector (the graph's, or kept by ``mask``,
+        # which ``searchable`` limits to those): no presence check, no NaN to drop
+        scores = store.scores_of_rows(found, q)
         best = best_first(scores, top, store.higher_is_better)
         return SearchHits(scores[best], found[best])
 

@@ -213,21 +213,18 @@ class DenseVectors:
         best = best_first(scores, top, self.higher_is_better)
         return scores[best], offsets[best]
 
-    def score_offsets(self, query: np.ndarray, offsets: np.ndarray,
-                      prepared: np.ndarray | None = None) -> np.ndarray:
-        """Scores of the given offsets; NaN where the point has no such vector. ``prepared``:
-        ``prepare_query(query)`` when the caller has it already."""
+    def score_offsets(self, query: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Scores of the given offsets; NaN where the point has no such vector."""
         out = np.full(len(offsets), np.nan, dtype=np.float32)
         ok = (offsets < len(self.present))
         ok[ok] = self.present[offsets[ok]]
         if ok.any():
-            q = self.prepare_query(query) if prepared is None else prepared
-            out[ok] = self._scores(self.data[offsets[ok]], q)
+            out[ok] = self.scores_of_rows(offsets[ok], self.prepare_query(query))
         return out
 
     def scores_of_rows(self, offsets: np.ndarray, prepared: np.ndarray) -> np.ndarray:
-        """Scores of offsets that all hold this vector (a graph's answer over live points),
-        for the prepared query: ``score_offsets`` without its presence checks."""
+        """Scores of offsets that all hold this vector, for the prepared query
+        (``prepare_query``): ``score_offsets`` without its presence checks."""
         return self._scores(self.data[offsets], prepared)
 
     def snapshot(self, size: int) -> dict[str, np.ndarray]:
