@@ -34,17 +34,42 @@ WRITING_SECONDS = 1.0
 leaves one core to the event loop (the writer answers them), as Qdrant's automatic optimizer
 CPU budget keeps a CPU free."""
 
+STREAM_GAP_SECONDS = 0.25
+"""No write for this long: a stream of updates has paused (a client streaming batches writes
+every few milliseconds)."""
 
-def build_threads(threads: int, configured: bool, last_write: Callable[[], float]) -> Threads:
-    """The hnswlib threads of a build: a configured count as is; else ``threads`` (the server's
-    share), one fewer for each batch of inserts while updates stream in (``last_write``: the
-    ``time.monotonic()`` of the collection's last logged update)."""
-    if configured or threads <= 1:
+PAUSE_SECONDS = 5.0
+"""An automatic-size build waits at most this long in all for a stream of updates to pause
+before it inserts its next batch: on a small machine the writer, its clients and a build
+compete for the same cores, and a burst of uploads ends sooner when the build waits for it.
+The bound keeps a stream that never pauses from starving indexing."""
+
+PAUSE_POLL_SECONDS = 0.02
+
+
+def build_threads(
+    threads: int, configured: bool, last_write: Callable[[], float],
+    cancelled: Callable[[], bool] = lambda: False, pause: float = PAUSE_SECONDS,
+) -> Threads:
+    """The hnswlib threads of a build: a configured count as is. Otherwise a function the build
+    asks (in its worker thread) before each batch of inserts: while updates stream in
+    (``last_write``: the ``time.monotonic()`` of the collection's last logged update) it first
+    waits for them to pause, ``pause`` seconds over the whole build at most (or until
+    ``cancelled()``), then answers ``threads`` (the server's share), one fewer while the
+    stream goes on."""
+    if configured:
         return threads
+    budget = [pause]
 
     def now() -> int:
+        while budget[0] > 0 and not cancelled() and (
+            time.monotonic() - last_write() < STREAM_GAP_SECONDS
+        ):
+            started = time.monotonic()
+            time.sleep(PAUSE_POLL_SECONDS)
+            budget[0] -= time.monotonic() - started
         writing = time.monotonic() - last_write() < WRITING_SECONDS
-        return threads - 1 if writing else threads
+        return max(1, threads - 1) if writing else threads
 
     return now
 
@@ -93,7 +118,7 @@ async def rebuild(coll: Collection, task: Task, limiter: trio.CapacityLimiter,
         built, origin = await trio.to_thread.run_sync(
             tracker.in_thread, opt, build, snapshots, coll.config, build_threads(
                 threads, bool(coll.config.optimizer_config.max_optimization_threads),
-                lambda: coll.actor.last_write,
+                lambda: coll.actor.last_write, lambda: opt.cancelled,
             ),
             opt.report,
             limiter=limiter, abandon_on_cancel=True,

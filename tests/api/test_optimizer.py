@@ -563,13 +563,16 @@ def test_writes_during_and_after_indexing_match_local_mode(
     all_ids = set(live)
     spans: list[tuple[float, float]] = []
     overlapping = 0
-    for r in range(12):
+    # a build waits a while (optimizer.worker.PAUSE_SECONDS) for a stream of writes to pause,
+    # so the rounds go on until enough writes overlapped one, within a minute
+    until = time.monotonic() + 60
+    for r in range(200):
         fresh = list(range(5000 + 100 * r, 5000 + 100 * r + 50))
         all_ids.update(fresh)
         _mutate([remote, local], coll, rng, live, fresh, r, spans)
         windows = build_windows(log_since(server, offset), coll)
         overlapping = sum(1 for t0, t1 in spans if any(t0 < e and t1 > s for s, e in windows))
-        if r >= 3 and overlapping >= 5:
+        if (r >= 3 and overlapping >= 5) or time.monotonic() > until:
             break
     assert overlapping >= 1, ("no write overlapped a rebuild", spans, windows)
     compare_points(remote, local, coll, sorted(all_ids))
